@@ -1,0 +1,95 @@
+from datetime import datetime
+
+import strawberry
+import strawberry_django
+from django.db.models import QuerySet
+from strawberry import auto, relay
+
+from .models import Address, AuthToken, User
+
+
+def _viewer(info: strawberry.Info):
+    return info.context.request.user
+
+
+@strawberry_django.type(Address, name="Address")
+class AddressType(relay.Node):
+    id: relay.NodeID[int]
+    full_name: auto
+    line1: auto
+    line2: auto
+    city: auto
+    region: auto
+    postal_code: auto
+    country: str = strawberry_django.field(description="ISO 3166-1 alpha-2 code.")
+    phone: auto
+
+    @classmethod
+    def get_queryset(cls, queryset: QuerySet[Address], info: strawberry.Info, **kwargs):
+        user = _viewer(info)
+        if not user.is_authenticated:
+            return queryset.none()
+        if user.has_perm("accounts.view_address"):
+            return queryset
+        return queryset.filter(user_id=user.pk)
+
+
+@strawberry_django.type(User, name="User")
+class UserType(relay.Node):
+    id: relay.NodeID[int]
+    email: auto
+    first_name: auto
+    last_name: auto
+    phone: auto
+    date_joined: auto
+    is_staff: auto
+    addresses: list[AddressType]
+    default_shipping_address: AddressType | None
+    default_billing_address: AddressType | None
+
+    @classmethod
+    def get_queryset(cls, queryset: QuerySet[User], info: strawberry.Info, **kwargs):
+        user = _viewer(info)
+        if not user.is_authenticated:
+            return queryset.none()
+        if user.has_perm("accounts.view_user"):
+            return queryset
+        return queryset.filter(pk=user.pk)
+
+
+@strawberry.type(name="AuthToken")
+class AuthTokenType:
+    token: str = strawberry.field(description="Send as `Authorization: Bearer <token>`.")
+    expires_at: datetime
+    user: UserType
+
+    @classmethod
+    def of(cls, token: AuthToken, key: str) -> "AuthTokenType":
+        return cls(token=key, expires_at=token.expires_at, user=token.user)
+
+
+@strawberry.input(name="AccountRegisterInput")
+class AccountRegisterInput:
+    email: str
+    password: str
+    first_name: str | None = None
+    last_name: str | None = None
+
+
+@strawberry.input(name="AccountUpdateInput")
+class AccountUpdateInput:
+    first_name: str | None = None
+    last_name: str | None = None
+    phone: str | None = None
+
+
+@strawberry.input(name="AddressInput")
+class AddressInput:
+    full_name: str
+    line1: str
+    line2: str | None = None
+    city: str
+    region: str | None = None
+    postal_code: str
+    country: str = strawberry.field(description="ISO 3166-1 alpha-2 code, e.g. US.")
+    phone: str | None = None

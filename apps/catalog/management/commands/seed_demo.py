@@ -1,0 +1,126 @@
+"""Demo data for development: a category tree, products with variants and stock, two accounts.
+
+Idempotent: running it again updates the same rows (matched by slug, SKU and email).
+"""
+
+import random
+from decimal import Decimal
+
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from apps.accounts.models import Address, User
+from apps.catalog.models import Category, Product, ProductVariant
+
+DEMO_CUSTOMER = ("customer@example.com", "Customer!2026")
+DEMO_ADMIN = ("admin@example.com", "Admin!2026")
+
+TREE = {
+    "Clothing": {
+        "Men": ["Shirt", "Jacket", "Chinos", "Sweater"],
+        "Women": ["Dress", "Blouse", "Skirt", "Cardigan"],
+    },
+    "Home": {
+        "Kitchen": ["Chef's Knife", "Cast Iron Pan", "Teapot", "Cutting Board"],
+        "Decor": ["Table Lamp", "Throw Pillow", "Wall Clock", "Vase"],
+    },
+    "Electronics": {
+        "Audio": ["Headphones", "Bluetooth Speaker", "Earbuds", "Turntable"],
+        "Accessories": ["Phone Case", "USB-C Cable", "Power Bank", "Laptop Sleeve"],
+    },
+}
+ADJECTIVES = ["Classic", "Silk", "Everyday", "Premium", "Heritage", "Urban"]
+VARIANT_AXES = {
+    "Clothing": ["S", "M", "L", "XL"],
+    "Home": ["Ivory", "Charcoal", "Sage", "Terracotta"],
+    "Electronics": ["Black", "White", "Silver", "Blue"],
+}
+
+
+class Command(BaseCommand):
+    help = "Create or refresh the demo catalog and the demo customer and admin accounts."
+
+    def handle(self, *args, **options) -> None:
+        with transaction.atomic():
+            products = self._catalog(random.Random(2026))  # noqa: S311 - demo data
+            self._accounts()
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo data ready: {Category.objects.count()} categories, {products} products, "
+                f"{ProductVariant.objects.count()} variants.\n"
+                f"  customer: {DEMO_CUSTOMER[0]} / {DEMO_CUSTOMER[1]}\n"
+                f"  admin:    {DEMO_ADMIN[0]} / {DEMO_ADMIN[1]}"
+            )
+        )
+
+    def _category(self, name: str, slug: str, parent: Category | None) -> Category:
+        category, _ = Category.objects.update_or_create(
+            slug=slug,
+            defaults={"name": name, "parent": parent, "description": f"{name} at SilkCart."},
+        )
+        return category
+
+    def _catalog(self, rng: random.Random) -> int:
+        count = 0
+        for top_name, children in TREE.items():
+            top = self._category(top_name, top_name.lower(), None)
+            for child_name, nouns in children.items():
+                child = self._category(child_name, f"{top.slug}-{child_name.lower()}", top)
+                for noun in nouns:
+                    for adjective in rng.sample(ADJECTIVES, 3):
+                        self._product(rng, child, top_name, f"{adjective} {noun}")
+                        count += 1
+        return count
+
+    def _product(self, rng: random.Random, category: Category, family: str, name: str) -> None:
+        slug = name.lower().replace("'", "").replace(" ", "-")
+        product, _ = Product.objects.update_or_create(
+            slug=slug,
+            defaults={
+                "name": name,
+                "category": category,
+                "is_active": True,
+                "description": f"The {name.lower()}: made to last, chosen by SilkCart.",
+            },
+        )
+        base = Decimal(rng.randrange(900, 19900)) / 100
+        for index, option in enumerate(VARIANT_AXES[family][: rng.randint(1, 4)]):
+            ProductVariant.objects.update_or_create(
+                sku=f"{slug[:40].upper()}-{option.upper()}",
+                defaults={
+                    "product": product,
+                    "name": option,
+                    "is_active": True,
+                    "price": base + index * Decimal("5.00"),
+                    "stock_quantity": rng.choice([0, 3, 8, 15, 40, 120]),
+                },
+            )
+
+    def _accounts(self) -> None:
+        customer = self._user(DEMO_CUSTOMER, first_name="Casey", last_name="Customer")
+        if not customer.addresses.exists():
+            address = Address.objects.create(
+                user=customer,
+                full_name="Casey Customer",
+                line1="1 Market Street",
+                city="San Francisco",
+                region="CA",
+                postal_code="94105",
+                country="US",
+            )
+            customer.default_shipping_address = customer.default_billing_address = address
+            customer.save(update_fields=["default_shipping_address", "default_billing_address"])
+        admin = self._user(
+            DEMO_ADMIN, first_name="Ada", last_name="Admin", is_staff=True, is_superuser=True
+        )
+        admin.groups.add(Group.objects.get(name="Store admin"))
+
+    def _user(self, credentials: tuple[str, str], **fields) -> User:
+        email, password = credentials
+        user = User.objects.filter(email=email).first() or User(email=email)
+        for name, value in fields.items():
+            setattr(user, name, value)
+        user.set_password(password)
+        user.save()
+        return user

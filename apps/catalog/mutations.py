@@ -1,0 +1,231 @@
+from decimal import Decimal
+from typing import Annotated, Union
+
+import strawberry
+import strawberry_django
+from strawberry import relay
+from strawberry.file_uploads import Upload
+from strawberry_django.fields.types import OperationInfo
+
+from apps.core.types import resolve_id
+from schema.permissions import HasPerm
+
+from . import services
+from .types import CategoryType, ProductImageType, ProductType, ProductVariantType
+
+ProductPayload = Annotated[
+    Union[ProductType, OperationInfo],  # noqa: UP007
+    strawberry.union("ProductPayload"),
+]
+ProductVariantPayload = Annotated[
+    Union[ProductVariantType, OperationInfo],  # noqa: UP007
+    strawberry.union("ProductVariantPayload"),
+]
+CategoryPayload = Annotated[
+    Union[CategoryType, OperationInfo],  # noqa: UP007
+    strawberry.union("CategoryPayload"),
+]
+
+
+@strawberry.input(name="ProductVariantInput")
+class ProductVariantInput:
+    sku: str
+    name: str | None = None
+    price: Decimal
+    stock_quantity: int = 0
+    is_active: bool = True
+
+
+@strawberry.input(
+    name="ProductVariantUpdateInput", description="Stock changes only through `stockUpdate`."
+)
+class ProductVariantUpdateInput:
+    sku: str | None = None
+    name: str | None = None
+    price: Decimal | None = None
+    is_active: bool | None = None
+
+
+@strawberry.input(name="ProductCreateInput")
+class ProductCreateInput:
+    name: str
+    slug: str | None = strawberry.field(
+        default=None, description="Derived from the name when omitted; unique."
+    )
+    description: str | None = None
+    category_id: relay.GlobalID
+    is_active: bool = True
+    variants: list[ProductVariantInput] = strawberry.field(description="At least one.")
+
+
+@strawberry.input(name="ProductUpdateInput")
+class ProductUpdateInput:
+    name: str | None = None
+    slug: str | None = None
+    description: str | None = None
+    category_id: relay.GlobalID | None = None
+    is_active: bool | None = None
+
+
+@strawberry.input(name="CategoryInput")
+class CategoryInput:
+    name: str
+    slug: str | None = None
+    description: str | None = None
+    parent_id: relay.GlobalID | None = None
+
+
+@strawberry.input(
+    name="CategoryUpdateInput",
+    description="An explicit `parentId: null` moves the category to the top.",
+)
+class CategoryUpdateInput:
+    name: str | None = None
+    slug: str | None = None
+    description: str | None = None
+    parent_id: relay.GlobalID | None = strawberry.UNSET
+
+
+def _user(info: strawberry.Info):
+    return info.context.request.user
+
+
+@strawberry.type
+class CatalogMutation:
+    @strawberry_django.mutation(extensions=[HasPerm("catalog.add_product")])
+    def product_create(self, info: strawberry.Info, input: ProductCreateInput) -> ProductPayload:
+        return services.product_create(
+            name=input.name,
+            slug=input.slug,
+            description=input.description or "",
+            category=resolve_id(info, input.category_id, CategoryType, field="categoryId"),
+            is_active=input.is_active,
+            variants=[strawberry.asdict(v) for v in input.variants],
+            actor=_user(info),
+        )
+
+    @strawberry_django.mutation(extensions=[HasPerm("catalog.change_product")])
+    def product_update(
+        self, info: strawberry.Info, id: relay.GlobalID, input: ProductUpdateInput
+    ) -> ProductPayload:
+        category = input.category_id and resolve_id(
+            info, input.category_id, CategoryType, field="categoryId"
+        )
+        return services.product_update(
+            product=resolve_id(info, id, ProductType),
+            name=input.name,
+            slug=input.slug,
+            description=input.description,
+            category=category or None,
+            is_active=input.is_active,
+        )
+
+    @strawberry_django.mutation(
+        extensions=[HasPerm("catalog.delete_product")],
+        description="Delete a product; one that has been ordered is archived instead.",
+    )
+    def product_delete(self, info: strawberry.Info, id: relay.GlobalID) -> ProductPayload:
+        return services.product_delete(product=resolve_id(info, id, ProductType))
+
+    @strawberry_django.mutation(extensions=[HasPerm("catalog.add_productvariant")])
+    def product_variant_create(
+        self, info: strawberry.Info, product_id: relay.GlobalID, input: ProductVariantInput
+    ) -> ProductVariantPayload:
+        return services.variant_create(
+            product=resolve_id(info, product_id, ProductType, field="productId"),
+            data=strawberry.asdict(input),
+            actor=_user(info),
+        )
+
+    @strawberry_django.mutation(extensions=[HasPerm("catalog.change_productvariant")])
+    def product_variant_update(
+        self, info: strawberry.Info, id: relay.GlobalID, input: ProductVariantUpdateInput
+    ) -> ProductVariantPayload:
+        return services.variant_update(
+            variant=resolve_id(info, id, ProductVariantType),
+            sku=input.sku,
+            name=input.name,
+            price=input.price,
+            is_active=input.is_active,
+        )
+
+    @strawberry_django.mutation(extensions=[HasPerm("catalog.delete_productvariant")])
+    def product_variant_delete(
+        self, info: strawberry.Info, id: relay.GlobalID
+    ) -> ProductVariantPayload:
+        return services.variant_delete(variant=resolve_id(info, id, ProductVariantType))
+
+    @strawberry_django.mutation(
+        extensions=[HasPerm("catalog.add_productimage")],
+        description="Upload an image (GraphQL multipart request); JPEG, PNG, WebP or GIF.",
+    )
+    def product_image_upload(
+        self,
+        info: strawberry.Info,
+        product_id: relay.GlobalID,
+        image: Upload,
+        alt: str | None = None,
+    ) -> ProductPayload:
+        product = resolve_id(info, product_id, ProductType, field="productId")
+        services.product_image_upload(product=product, upload=image, alt=alt or "")
+        return product
+
+    @strawberry_django.mutation(extensions=[HasPerm("catalog.delete_productimage")])
+    def product_image_delete(self, info: strawberry.Info, id: relay.GlobalID) -> ProductPayload:
+        return services.product_image_delete(image=resolve_id(info, id, ProductImageType))
+
+    @strawberry_django.mutation(extensions=[HasPerm("catalog.add_category")])
+    def category_create(self, info: strawberry.Info, input: CategoryInput) -> CategoryPayload:
+        parent = input.parent_id and resolve_id(
+            info, input.parent_id, CategoryType, field="parentId"
+        )
+        return services.category_create(
+            name=input.name,
+            slug=input.slug,
+            description=input.description or "",
+            parent=parent or None,
+        )
+
+    @strawberry_django.mutation(extensions=[HasPerm("catalog.change_category")])
+    def category_update(
+        self, info: strawberry.Info, id: relay.GlobalID, input: CategoryUpdateInput
+    ) -> CategoryPayload:
+        changes = {}
+        if input.parent_id is not strawberry.UNSET:
+            changes["parent"] = input.parent_id and resolve_id(
+                info, input.parent_id, CategoryType, field="parentId"
+            )
+        return services.category_update(
+            category=resolve_id(info, id, CategoryType),
+            name=input.name,
+            slug=input.slug,
+            description=input.description,
+            **changes,
+        )
+
+    @strawberry_django.mutation(
+        extensions=[HasPerm("catalog.delete_category")],
+        description="Delete an empty category; one with products or children is refused.",
+    )
+    def category_delete(self, info: strawberry.Info, id: relay.GlobalID) -> CategoryPayload:
+        return services.category_delete(category=resolve_id(info, id, CategoryType))
+
+    @strawberry_django.mutation(
+        extensions=[HasPerm("catalog.change_productvariant")],
+        description="Set the stock (`quantity`) or change it (`delta`); the reason is kept.",
+    )
+    def stock_update(
+        self,
+        info: strawberry.Info,
+        variant_id: relay.GlobalID,
+        reason: str,
+        quantity: int | None = None,
+        delta: int | None = None,
+    ) -> ProductVariantPayload:
+        return services.stock_update(
+            variant=resolve_id(info, variant_id, ProductVariantType, field="variantId"),
+            quantity=quantity,
+            delta=delta,
+            reason=reason,
+            actor=_user(info),
+        )

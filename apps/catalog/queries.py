@@ -1,0 +1,54 @@
+import strawberry
+import strawberry_django
+from strawberry import relay
+from strawberry_django.optimizer import optimize
+
+from apps.core.types import CountableConnection, PublicError
+
+from .models import Category, Product
+from .types import CategoryFilter, CategoryType, ProductFilter, ProductOrder, ProductType
+
+
+def _one(info: strawberry.Info, type_, model, id: relay.GlobalID | None, slug: str | None):
+    if (id is None) == (slug is None):
+        raise PublicError("Give exactly one of id or slug.", code="invalid")
+    queryset = type_.get_queryset(model.objects.all(), info)
+    if id is not None:
+        if id.type_name != type_.__strawberry_definition__.name or not id.node_id.isdigit():
+            return None
+        queryset = queryset.filter(pk=int(id.node_id))
+    else:
+        queryset = queryset.filter(slug=slug)
+    return optimize(queryset, info).first()
+
+
+@strawberry.type
+class CatalogQuery:
+    products: CountableConnection[ProductType] = strawberry_django.connection(
+        filters=ProductFilter,
+        ordering=ProductOrder,
+        description="The catalog, newest first unless `ordering` says otherwise.",
+    )
+
+    @strawberry_django.field(description="Categories: the roots unless `filters.parent` is set.")
+    def categories(
+        self, info: strawberry.Info, filters: CategoryFilter | None = None
+    ) -> list[CategoryType]:
+        queryset = Category.objects.all()
+        if filters is None or not filters.parent:
+            queryset = queryset.filter(parent__isnull=True)
+        if filters is not None:
+            queryset = strawberry_django.filters.apply(filters, queryset, info)
+        return optimize(queryset, info)
+
+    @strawberry_django.field(description="A category by id or by slug.")
+    def category(
+        self, info: strawberry.Info, id: relay.GlobalID | None = None, slug: str | None = None
+    ) -> CategoryType | None:
+        return _one(info, CategoryType, Category, id, slug)
+
+    @strawberry_django.field(description="A product by id or by slug.")
+    def product(
+        self, info: strawberry.Info, id: relay.GlobalID | None = None, slug: str | None = None
+    ) -> ProductType | None:
+        return _one(info, ProductType, Product, id, slug)

@@ -1,0 +1,194 @@
+from decimal import Decimal
+
+import strawberry
+import strawberry_django
+from django.db.models import Q, QuerySet
+from strawberry import auto, relay
+
+from apps.core.types import CountableConnection, Money
+
+from .models import (
+    Category,
+    Product,
+    ProductImage,
+    ProductVariant,
+    in_stock_expression,
+    max_price_expression,
+    min_price_expression,
+    priced_between_expression,
+)
+
+
+def _is_staff(info: strawberry.Info) -> bool:
+    return bool(getattr(info.context.request.user, "is_staff", False))
+
+
+@strawberry.type
+class PriceRange:
+    start: Money
+    stop: Money
+
+
+# --- Filters and ordering ------------------------------------------------------------------
+
+
+def _category_pk(gid: relay.GlobalID) -> int | None:
+    if gid.type_name == "Category" and gid.node_id.isdigit():
+        return int(gid.node_id)
+    return None
+
+
+def _in_categories(prefix: str, pks: list[int]) -> Q:
+    return Q(**{f"{prefix}category_id__in": Category.objects.descendant_ids(pks)})
+
+
+@strawberry_django.filter_type(Product, name="ProductFilter")
+class ProductFilter:
+    """Catalog filters; a category includes the categories below it."""
+
+    @strawberry_django.filter_field(description="Full-text search on name and description.")
+    def search(self, queryset: QuerySet[Product], value: str, prefix: str):
+        return queryset.search(value), Q()
+
+    @strawberry_django.filter_field
+    def category_id(self, queryset: QuerySet[Product], value: relay.GlobalID, prefix: str):
+        pk = _category_pk(value)
+        return queryset, _in_categories(prefix, [pk] if pk else [])
+
+    @strawberry_django.filter_field
+    def category_slug(self, queryset: QuerySet[Product], value: str, prefix: str):
+        pks = list(Category.objects.filter(slug=value).values_list("pk", flat=True))
+        return queryset, _in_categories(prefix, pks)
+
+    @strawberry_django.filter_field(description="At least one variant costs this much or more.")
+    def price_min(self, queryset: QuerySet[Product], value: Decimal, prefix: str):
+        high = self.price_max if isinstance(self.price_max, Decimal) else None
+        return queryset, Q(priced_between_expression(value, high))
+
+    @strawberry_django.filter_field(description="At least one variant costs this much or less.")
+    def price_max(self, queryset: QuerySet[Product], value: Decimal, prefix: str):
+        if isinstance(self.price_min, Decimal):  # applied together by price_min
+            return queryset, Q()
+        return queryset, Q(priced_between_expression(None, value))
+
+    @strawberry_django.filter_field
+    def in_stock(self, queryset: QuerySet[Product], value: bool, prefix: str):
+        return queryset, Q(in_stock_expression()) if value else ~Q(in_stock_expression())
+
+
+@strawberry_django.order_type(Product, name="ProductOrder")
+class ProductOrder:
+    name: auto
+    created_at: auto
+
+    @strawberry_django.order_field
+    def price(
+        self, info: strawberry.Info, queryset: QuerySet[Product], prefix: str, value: auto
+    ) -> tuple[QuerySet[Product], list]:
+        queryset = queryset.annotate(_order_price=min_price_expression())
+        return queryset, [value.resolve("_order_price")]
+
+
+@strawberry_django.filter_type(Category, name="CategoryFilter")
+class CategoryFilter:
+    @strawberry_django.filter_field(description="Children of this category; roots when null.")
+    def parent(self, queryset: QuerySet[Category], value: relay.GlobalID, prefix: str):
+        return queryset, Q(parent_id=_category_pk(value) or -1)
+
+    @strawberry_django.filter_field
+    def search(self, queryset: QuerySet[Category], value: str, prefix: str):
+        return queryset, Q(name__icontains=value.strip())
+
+
+# --- Types -------------------------------------------------------------------------------------
+
+
+@strawberry_django.type(ProductImage, name="ProductImage")
+class ProductImageType(relay.Node):
+    id: relay.NodeID[int]
+    alt: auto
+    sort_order: auto
+    width: auto
+    height: auto
+
+    @strawberry_django.field(only=["image"])
+    def url(self, info: strawberry.Info) -> str:
+        return info.context.request.build_absolute_uri(self.image.url)
+
+
+@strawberry_django.type(ProductVariant, name="ProductVariant")
+class ProductVariantType(relay.Node):
+    id: relay.NodeID[int]
+    sku: auto
+    name: auto
+    is_active: auto
+    product: "ProductType"
+
+    @strawberry_django.field(only=["price"])
+    def price(self) -> Money:
+        return Money.of(self.price)
+
+    @strawberry_django.field(only=["stock_quantity"])
+    def quantity_available(self) -> int:
+        return self.stock_quantity
+
+    @strawberry_django.field(only=["stock_quantity", "is_active"])
+    def in_stock(self) -> bool:
+        return self.in_stock
+
+    @classmethod
+    def get_queryset(cls, queryset: QuerySet[ProductVariant], info: strawberry.Info, **kwargs):
+        if _is_staff(info):
+            return queryset
+        return queryset.filter(is_active=True, product__is_active=True)
+
+
+@strawberry_django.type(Product, name="Product")
+class ProductType(relay.Node):
+    id: relay.NodeID[int]
+    name: auto
+    slug: auto
+    description: auto
+    category: "CategoryType"
+    images: list[ProductImageType]
+    variants: list[ProductVariantType]
+    is_active: auto
+    created_at: auto
+    updated_at: auto
+
+    @strawberry_django.field(
+        annotate={"min_price": min_price_expression(), "max_price": max_price_expression()}
+    )
+    def price_range(self) -> PriceRange:
+        low = self.min_price or Decimal("0.00")
+        high = self.max_price or Decimal("0.00")
+        return PriceRange(start=Money.of(low), stop=Money.of(high))
+
+    @strawberry_django.field(annotate={"has_stock": in_stock_expression()})
+    def in_stock(self) -> bool:
+        return self.has_stock
+
+    @classmethod
+    def get_queryset(cls, queryset: QuerySet[Product], info: strawberry.Info, **kwargs):
+        if _is_staff(info):
+            return queryset
+        return queryset.filter(is_active=True)
+
+
+@strawberry_django.type(Category, name="Category")
+class CategoryType(relay.Node):
+    id: relay.NodeID[int]
+    name: auto
+    slug: auto
+    description: auto
+    parent: "CategoryType | None"
+    children: list["CategoryType"]
+
+    @strawberry_django.connection(
+        CountableConnection[ProductType],
+        filters=ProductFilter,
+        ordering=ProductOrder,
+        description="Visible products of this category and of the categories below it.",
+    )
+    def products(self) -> QuerySet[Product]:
+        return Product.objects.in_categories([self.pk])

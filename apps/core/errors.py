@@ -1,0 +1,11 @@
+from enum import StrEnum
+
+
+class CoreErrorCode(StrEnum):
+    """Codes shared by every app. Clients switch on them; they never change meaning."""
+
+    NOT_FOUND = "not_found"
+    INVALID = "invalid"
+    REQUIRED = "required"
+    PERMISSION_DENIED = "permission_denied"
+    RATE_LIMITED = "rate_limited"

@@ -1,0 +1,93 @@
+"""GraphQL building blocks shared by every app: money, connections, id resolution, errors."""
+
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import strawberry
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from graphql import GraphQLError
+from strawberry import relay
+from strawberry_django.relay import DjangoListConnection
+
+from .errors import CoreErrorCode
+
+_M = TypeVar("_M", bound=models.Model)
+CENT = Decimal("0.01")
+
+
+class PublicError(GraphQLError):
+    """A top-level GraphQL error whose message is safe to show (never masked).
+
+    For limits and malformed requests only; expected business failures are ``OperationInfo``.
+    """
+
+    def __init__(self, message: str, *, code: str) -> None:
+        super().__init__(message, extensions={"code": code})
+
+
+@strawberry.type(description="An amount of money in the shop's currency.")
+class Money:
+    amount: Decimal
+    currency: str
+
+    @classmethod
+    def of(cls, amount: Decimal | int) -> "Money":
+        return cls(amount=Decimal(amount).quantize(CENT), currency=settings.SHOP_CURRENCY)
+
+
+@strawberry.type(name="Connection", description="A page of a list, with its total count.")
+class CountableConnection(DjangoListConnection[relay.NodeType]):
+    """A Relay connection whose page size errors clearly when out of bounds (1..100)."""
+
+    @classmethod
+    def resolve_connection(
+        cls, nodes, *, info, before=None, after=None, first=None, last=None, **kwargs
+    ):
+        limit = settings.GRAPHQL_MAX_PAGE_SIZE
+        if first is None and last is None:
+            first = settings.GRAPHQL_DEFAULT_PAGE_SIZE
+        for name, value in (("first", first), ("last", last)):
+            if value is not None and not 0 <= value <= limit:
+                raise PublicError(
+                    f"Argument '{name}' must be between 0 and {limit}.",
+                    code=CoreErrorCode.INVALID,
+                )
+        return super().resolve_connection(
+            nodes, info=info, before=before, after=after, first=first, last=last, **kwargs
+        )
+
+
+def not_found(field: str, what: str = "object") -> ValidationError:
+    return ValidationError(
+        {field: ValidationError(f"No {what} found with this id.", code=CoreErrorCode.NOT_FOUND)}
+    )
+
+
+def resolve_id(
+    info: strawberry.Info,
+    gid: relay.GlobalID,
+    type_: type,
+    *,
+    field: str = "id",
+    queryset: models.QuerySet[_M] | None = None,
+) -> Any:
+    """The object behind ``gid``, if it is of ``type_`` and visible to the caller.
+
+    Visibility is the type's ``get_queryset``; ``queryset`` narrows it further (e.g. to the
+    caller's own rows). Anything else answers ``not_found`` on ``field``, so that an object
+    that exists but is not the caller's is indistinguishable from one that does not exist.
+    """
+    definition = type_.__strawberry_definition__
+    if gid.type_name != definition.name or not gid.node_id.isdigit():
+        raise not_found(field, definition.name)
+    model = type_.__strawberry_django_definition__.model
+    qs = queryset if queryset is not None else model._default_manager.all()
+    get_queryset = getattr(type_, "get_queryset", None)
+    if get_queryset is not None:
+        qs = get_queryset(qs, info)
+    obj = qs.filter(pk=int(gid.node_id)).first()
+    if obj is None:
+        raise not_found(field, definition.name)
+    return obj

@@ -1,0 +1,23 @@
+from django.conf import settings
+from django.conf.urls.static import static
+from django.contrib import admin
+from django.urls import path
+
+from apps.core.views import SilkCartGraphQLView
+from schema.schema import schema
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path(
+        "graphql/",
+        SilkCartGraphQLView.as_view(
+            schema=schema,
+            graphql_ide="graphiql" if settings.GRAPHQL_GRAPHIQL else None,
+            multipart_uploads_enabled=True,
+        ),
+        name="graphql",
+    ),
+]
+
+if settings.DEBUG:
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

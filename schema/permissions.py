@@ -1,0 +1,28 @@
+"""Permission extensions whose refusals carry a stable ``code``.
+
+Pass them to fields as classes or factories (``extensions=[IsAuthenticated()]`` builds one per
+field, which is what strawberry expects).
+"""
+
+from strawberry_django import permissions
+from strawberry_django.fields.types import OperationInfo
+
+from apps.core.errors import CoreErrorCode
+
+
+class _CodedRefusal:
+    def handle_no_permission(self, exception, *, info):
+        result = super().handle_no_permission(exception, info=info)
+        if isinstance(result, OperationInfo):
+            for message in result.messages:
+                message.code = CoreErrorCode.PERMISSION_DENIED
+                message.field = None
+        return result
+
+
+class IsAuthenticated(_CodedRefusal, permissions.IsAuthenticated):
+    DEFAULT_ERROR_MESSAGE = "You must be signed in."
+
+
+class HasPerm(_CodedRefusal, permissions.HasPerm):
+    DEFAULT_ERROR_MESSAGE = "You do not have permission to do this."

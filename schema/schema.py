@@ -1,0 +1,70 @@
+"""The one GraphQL schema: every app's queries and mutations, with the limits that protect it."""
+
+from functools import partial
+
+import strawberry
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from graphql import GraphQLError
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from strawberry import relay
+from strawberry.extensions import (
+    AddValidationRules,
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.schema.config import StrawberryConfig
+from strawberry_django.optimizer import DjangoOptimizerExtension
+
+from apps.accounts.mutations import AccountMutation
+from apps.accounts.queries import AccountQuery
+from apps.catalog.mutations import CatalogMutation
+from apps.catalog.queries import CatalogQuery
+
+
+@strawberry.type
+class Query(AccountQuery, CatalogQuery):
+    node: relay.Node | None = strawberry.relay.node(
+        description="Any object by its global id, or null when it is not visible to you."
+    )
+
+
+@strawberry.type
+class Mutation(AccountMutation, CatalogMutation):
+    pass
+
+
+def should_mask_error(error: GraphQLError) -> bool:
+    """Keep expected errors readable (syntax, validation, limits, permission); hide the rest."""
+    original = error.original_error
+    if original is None:  # syntax and validation errors, limits
+        return False
+    return not isinstance(original, GraphQLError | PermissionDenied | ValidationError)
+
+
+def build_extensions() -> list:
+    extensions = [
+        DjangoOptimizerExtension,
+        partial(ParserCache, maxsize=512),
+        partial(ValidationCache, maxsize=512),
+        partial(QueryDepthLimiter, max_depth=settings.GRAPHQL_MAX_DEPTH),
+        partial(MaxAliasesLimiter, max_alias_count=settings.GRAPHQL_MAX_ALIASES),
+        partial(MaxTokensLimiter, max_token_count=settings.GRAPHQL_MAX_TOKENS),
+    ]
+    if not settings.GRAPHQL_INTROSPECTION:
+        extensions.append(partial(AddValidationRules, [NoSchemaIntrospectionCustomRule]))
+    if settings.GRAPHQL_MASK_ERRORS:
+        extensions.append(partial(MaskErrors, should_mask_error=should_mask_error))
+    return extensions
+
+
+schema = strawberry.Schema(
+    query=Query,
+    mutation=Mutation,
+    extensions=build_extensions(),
+    config=StrawberryConfig(relay_max_results=settings.GRAPHQL_MAX_PAGE_SIZE),
+)
