@@ -78,6 +78,14 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
+# psycopg's connection pool, for the ASGI entry point (uvicorn workers), where persistent
+# connections do not apply. The WSGI entry point keeps CONN_MAX_AGE instead.
+if IS_POSTGRES and env.bool("DATABASE_POOL", default=False):
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=2),
+        "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=10),
+    }
 
 # --- Cache (rate limits; Redis in production) -----------------------------------------------
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://silkcart")}
