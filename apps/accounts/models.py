@@ -39,6 +39,10 @@ class UserManager(BaseUserManager["User"]):
         extra.setdefault("is_superuser", True)
         return self.create_user(email, password, **extra)
 
+    def get_by_natural_key(self, username: str | None) -> "User":
+        # Emails are unique whatever their case (see the constraint), so this finds at most one.
+        return self.get(email__iexact=username)
+
 
 class User(AbstractBaseUser, PermissionsMixin):
     """A customer or a staff member. The email is the login, stored lower-cased."""
@@ -71,6 +75,11 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.email
+
+    def clean(self) -> None:
+        # Forms (the Django admin) bypass create_user: keep the stored email lower-cased.
+        super().clean()
+        self.email = type(self).objects.normalize_email(self.email).lower()
 
     def get_full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()

@@ -103,6 +103,7 @@ class AccountMutation:
     def password_reset_confirm(
         self, info: strawberry.Info, uid: str, token: str, new_password: str
     ) -> UserPayload:
+        enforce_rate_limit(_request(info), group="password-reset-confirm", account=uid)
         return services.password_reset_confirm(uid=uid, token=token, new_password=new_password)
 
     @strawberry_django.mutation(

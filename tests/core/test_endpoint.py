@@ -43,6 +43,8 @@ def test_get_sets_the_csrf_cookie_and_serves_graphiql(db):
     assert response.status_code == 200
     assert "csrftoken" in response.cookies
     assert b"graphiql" in response.content.lower()
+    # The token is read again on every request, so GraphiQL keeps working after login.
+    assert b'const token = Cookies.get("csrftoken");' in response.content
 
 
 def test_query_nested_20_deep_is_refused(gql):
