@@ -22,19 +22,24 @@ from strawberry_django.optimizer import DjangoOptimizerExtension
 
 from apps.accounts.mutations import AccountMutation
 from apps.accounts.queries import AccountQuery
+from apps.cart.mutations import CartMutation
+from apps.cart.queries import CartQuery
 from apps.catalog.mutations import CatalogMutation
 from apps.catalog.queries import CatalogQuery
+from apps.notifications.mutations import NotificationMutation
+from apps.orders.mutations import OrderMutation
+from apps.orders.queries import OrderQuery
 
 
 @strawberry.type
-class Query(AccountQuery, CatalogQuery):
+class Query(AccountQuery, CatalogQuery, CartQuery, OrderQuery):
     node: relay.Node | None = strawberry.relay.node(
         description="Any object by its global id, or null when it is not visible to you."
     )
 
 
 @strawberry.type
-class Mutation(AccountMutation, CatalogMutation):
+class Mutation(AccountMutation, CatalogMutation, CartMutation, OrderMutation, NotificationMutation):
     pass
 
 

@@ -1,4 +1,5 @@
 from typing import Annotated, Union
+from uuid import UUID
 
 import strawberry
 import strawberry_django
@@ -7,6 +8,7 @@ from django.core.exceptions import ValidationError
 from strawberry import relay
 from strawberry_django.fields.types import OperationInfo
 
+from apps.cart import services as cart_services
 from apps.core.errors import CoreErrorCode
 from apps.core.ratelimit import enforce_rate_limit
 from apps.core.types import PublicError, resolve_id
@@ -31,6 +33,9 @@ AuthTokenPayload = Annotated[
 ]
 
 
+MERGE_HELP = "A guest cart to merge into the customer's cart (quantities add up, capped by stock)."
+
+
 def _request(info: strawberry.Info):
     return info.context.request
 
@@ -53,11 +58,18 @@ class AccountMutation:
         )
 
     @strawberry_django.mutation(description="Sign in with a session cookie (web frontends).")
-    def login(self, info: strawberry.Info, email: str, password: str) -> UserPayload:
+    def login(
+        self,
+        info: strawberry.Info,
+        email: str,
+        password: str,
+        cart_token: Annotated[UUID | None, strawberry.argument(description=MERGE_HELP)] = None,
+    ) -> UserPayload:
         request = _request(info)
         enforce_rate_limit(request, group="login", account=email)
         user = services.authenticate_credentials(request=request, email=email, password=password)
         auth.login(request, user)
+        cart_services.cart_merge(token=cart_token, user=user)
         return user
 
     @strawberry_django.mutation(
@@ -70,11 +82,18 @@ class AccountMutation:
         return was_signed_in
 
     @strawberry_django.mutation(description="Create a bearer token (mobile, cross-origin apps).")
-    def token_create(self, info: strawberry.Info, email: str, password: str) -> AuthTokenPayload:
+    def token_create(
+        self,
+        info: strawberry.Info,
+        email: str,
+        password: str,
+        cart_token: Annotated[UUID | None, strawberry.argument(description=MERGE_HELP)] = None,
+    ) -> AuthTokenPayload:
         request = _request(info)
         enforce_rate_limit(request, group="token-create", account=email)
         user = services.authenticate_credentials(request=request, email=email, password=password)
         token, key = services.token_create(user=user)
+        cart_services.cart_merge(token=cart_token, user=user)
         return AuthTokenType.of(token, key)
 
     @strawberry_django.mutation(

@@ -205,13 +205,22 @@ ADDRESS_FIELDS = (
 )
 
 
-def _fill_address(address: Address, data: dict) -> Address:
+def _fill_address(address: Address, data: dict, *, prefix: str = "") -> Address:
     for name in ADDRESS_FIELDS:
         value = data.get(name)
         setattr(address, name, (value or "").strip())
     address.country = address.country.upper()
-    full_clean(address, exclude=["user"])
+    full_clean(address, exclude=["user"], prefix=prefix)
     return address
+
+
+def address_snapshot(data: dict, *, field: str | None = None) -> dict:
+    """Validate an address given field by field; return the copy an order keeps.
+
+    Errors name ``<field>.<name>`` (e.g. ``shippingAddress.country``) when ``field`` is given.
+    """
+    address = _fill_address(Address(), data, prefix=f"{field}." if field else "")
+    return {name: getattr(address, name) for name in ADDRESS_FIELDS}
 
 
 @transaction.atomic

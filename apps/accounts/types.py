@@ -5,6 +5,12 @@ import strawberry_django
 from django.db.models import QuerySet
 from strawberry import auto, relay
 
+from apps.core.types import CountableConnection
+from apps.notifications.models import Notification
+from apps.notifications.types import NotificationType
+from apps.orders.models import Order
+from apps.orders.types import OrderFilter, OrderType
+
 from .models import Address, AuthToken, User
 
 
@@ -46,6 +52,21 @@ class UserType(relay.Node):
     addresses: list[AddressType]
     default_shipping_address: AddressType | None
     default_billing_address: AddressType | None
+
+    @strawberry_django.connection(
+        CountableConnection[OrderType],
+        filters=OrderFilter,
+        description="The user's orders, newest first.",
+    )
+    def orders(self) -> QuerySet[Order]:
+        return Order.objects.filter(user_id=self.pk)
+
+    @strawberry_django.connection(
+        CountableConnection[NotificationType], description="Newest first; yours only."
+    )
+    def notifications(self, unread_only: bool = False) -> QuerySet[Notification]:
+        queryset = Notification.objects.filter(user_id=self.pk)
+        return queryset.filter(read_at__isnull=True) if unread_only else queryset
 
     @classmethod
     def get_queryset(cls, queryset: QuerySet[User], info: strawberry.Info, **kwargs):

@@ -3,20 +3,31 @@ import strawberry_django
 from strawberry import relay
 from strawberry_django.optimizer import optimize
 
-from apps.core.types import CountableConnection, PublicError
+from apps.core.types import CountableConnection, PublicError, node_pk
 
 from .models import Category, Product
-from .types import CategoryFilter, CategoryType, ProductFilter, ProductOrder, ProductType
+from .types import (
+    CategoryFilter,
+    CategoryType,
+    ProductFilter,
+    ProductOrder,
+    ProductType,
+    StablyOrderedField,
+)
 
 
 def _one(info: strawberry.Info, type_, model, id: relay.GlobalID | None, slug: str | None):
     if (id is None) == (slug is None):
         raise PublicError("Give exactly one of id or slug.", code="invalid")
-    queryset = type_.get_queryset(model.objects.all(), info)
+    queryset = model._default_manager.all()
+    get_queryset = getattr(type_, "get_queryset", None)  # the type's visibility rule, if any
+    if get_queryset is not None:
+        queryset = get_queryset(queryset, info)
     if id is not None:
-        if id.type_name != type_.__strawberry_definition__.name or not id.node_id.isdigit():
+        pk = node_pk(id, type_.__strawberry_definition__.name)
+        if pk is None:
             return None
-        queryset = queryset.filter(pk=int(id.node_id))
+        queryset = queryset.filter(pk=pk)
     else:
         queryset = queryset.filter(slug=slug)
     return optimize(queryset, info).first()
@@ -27,6 +38,7 @@ class CatalogQuery:
     products: CountableConnection[ProductType] = strawberry_django.connection(
         filters=ProductFilter,
         ordering=ProductOrder,
+        field_cls=StablyOrderedField,
         description="The catalog, newest first unless `ordering` says otherwise.",
     )
 

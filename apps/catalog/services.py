@@ -303,12 +303,19 @@ def variant_delete(*, variant: ProductVariant) -> ProductVariant:
 # --- Images -----------------------------------------------------------------------------------
 
 
+def _file_size(size: int) -> str:
+    for unit, factor in (("MB", 1024 * 1024), ("KB", 1024)):
+        if size >= factor:
+            return f"{size / factor:.1f}".removesuffix(".0") + f" {unit}"
+    return f"{size} bytes"
+
+
 def _check_image(upload: UploadedFile) -> None:
     limit = settings.PRODUCT_IMAGE_MAX_BYTES
     if upload.size is None or upload.size > limit:
         raise _error(
             "image",
-            f"The image must be at most {limit // (1024 * 1024)} MB.",
+            f"The image must be at most {_file_size(limit)}.",
             CatalogErrorCode.INVALID_IMAGE,
         )
     try:
@@ -394,3 +401,78 @@ def stock_update(
         variant=variant, kind=kind, delta=after - before, reason=reason[:255], actor=actor
     )
     return variant
+
+
+def _lock_variants(pks) -> list[ProductVariant]:
+    """Lock the variants' rows in primary-key order, so two buyers never deadlock."""
+    return list(
+        ProductVariant.objects.select_for_update(of=("self",))
+        .select_related("product")
+        .filter(pk__in=pks)
+        .order_by("pk")
+    )
+
+
+@transaction.atomic
+def stock_allocate(
+    *, quantities: dict[int, int], reason: str, actor=None
+) -> dict[int, ProductVariant]:
+    """Take ``quantities`` (variant id → units) off the shelf, all or nothing.
+
+    Every variant must still be on sale (``variant_unavailable``) and have the units
+    (``insufficient_stock``). Returns the locked variants, by id, with their new stock.
+    """
+    variants = {variant.pk: variant for variant in _lock_variants(quantities)}
+    for pk in sorted(quantities):
+        variant = variants.get(pk)
+        if variant is None or not (variant.is_active and variant.product.is_active):
+            sku = variant.sku if variant else pk
+            raise ValidationError(
+                f"{sku} is no longer on sale; remove it from the cart.",
+                code=CatalogErrorCode.VARIANT_UNAVAILABLE,
+            )
+    for pk in sorted(quantities):
+        variant = variants[pk]
+        if variant.stock_quantity < quantities[pk]:
+            raise ValidationError(
+                f"Only {variant.stock_quantity} of {variant.sku} left; "
+                f"{quantities[pk]} were asked for.",
+                code=CatalogErrorCode.INSUFFICIENT_STOCK,
+            )
+    _apply_stock(
+        variants.values(),
+        {pk: -q for pk, q in quantities.items()},
+        kind=StockMovement.Kind.SALE,
+        reason=reason,
+        actor=actor,
+    )
+    return variants
+
+
+@transaction.atomic
+def stock_release(*, quantities: dict[int, int], reason: str, actor=None) -> None:
+    """Put ``quantities`` (variant id → units) back on the shelf (a cancelled order)."""
+    if not quantities:
+        return
+    variants = _lock_variants(quantities)
+    _apply_stock(variants, quantities, kind=StockMovement.Kind.RETURN, reason=reason, actor=actor)
+
+
+def _apply_stock(variants, deltas: dict[int, int], *, kind: str, reason: str, actor) -> None:
+    variants = list(variants)
+    now = timezone.now()
+    for variant in variants:
+        variant.stock_quantity += deltas[variant.pk]
+        variant.updated_at = now
+    ProductVariant.objects.bulk_update(variants, ["stock_quantity", "updated_at"])
+    StockMovement.objects.bulk_create(
+        StockMovement(
+            variant=variant,
+            kind=kind,
+            delta=deltas[variant.pk],
+            quantity_after=variant.stock_quantity,
+            reason=reason[:255],
+            actor=actor,
+        )
+        for variant in variants
+    )

@@ -2,10 +2,12 @@ from decimal import Decimal
 
 import strawberry
 import strawberry_django
-from django.db.models import Q, QuerySet
+from django.db.models import Max, Min, Q, QuerySet
 from strawberry import auto, relay
+from strawberry_django.fields.field import StrawberryDjangoField
+from strawberry_django.optimizer import is_optimized_by_prefetching
 
-from apps.core.types import CountableConnection, Money
+from apps.core.types import CountableConnection, Money, node_pk
 
 from .models import (
     Category,
@@ -33,9 +35,7 @@ class PriceRange:
 
 
 def _category_pk(gid: relay.GlobalID) -> int | None:
-    if gid.type_name == "Category" and gid.node_id.isdigit():
-        return int(gid.node_id)
-    return None
+    return node_pk(gid, "Category")
 
 
 def _in_categories(prefix: str, pks: list[int]) -> Q:
@@ -100,6 +100,29 @@ class CategoryFilter:
         return queryset, Q(name__icontains=value.strip())
 
 
+_UNIQUE_KEYS = {"pk", "-pk", "id", "-id"}
+
+
+class StablyOrderedField(StrawberryDjangoField):
+    """A connection whose order always ends on the primary key.
+
+    Pages are slices of an ordered query: rows that tie on the requested order (same price,
+    same name) would otherwise come back in any order, so a page could repeat or skip rows.
+    """
+
+    def get_queryset(self, queryset, info, **kwargs):
+        queryset = super().get_queryset(queryset, info, **kwargs)
+        if is_optimized_by_prefetching(queryset):
+            return queryset
+        query = queryset.query
+        ordering = list(
+            query.order_by or (query.get_meta().ordering if query.default_ordering else [])
+        )
+        if any(isinstance(key, str) and key in _UNIQUE_KEYS for key in ordering):
+            return queryset
+        return queryset.order_by(*ordering, "-pk")
+
+
 # --- Types -------------------------------------------------------------------------------------
 
 
@@ -111,9 +134,16 @@ class ProductImageType(relay.Node):
     width: auto
     height: auto
 
-    @strawberry_django.field(only=["image"])
+    # ImageField reads its dimension fields when a row loads: deferring them costs a query each.
+    @strawberry_django.field(only=["image", "width", "height"])
     def url(self, info: strawberry.Info) -> str:
         return info.context.request.build_absolute_uri(self.image.url)
+
+    @classmethod
+    def get_queryset(cls, queryset: QuerySet[ProductImage], info: strawberry.Info, **kwargs):
+        if _is_staff(info):
+            return queryset
+        return queryset.filter(product__is_active=True)
 
 
 @strawberry_django.type(ProductVariant, name="ProductVariant")
@@ -160,13 +190,23 @@ class ProductType(relay.Node):
         annotate={"min_price": min_price_expression(), "max_price": max_price_expression()}
     )
     def price_range(self) -> PriceRange:
-        low = self.min_price or Decimal("0.00")
-        high = self.max_price or Decimal("0.00")
-        return PriceRange(start=Money.of(low), stop=Money.of(high))
+        if hasattr(self, "min_price"):
+            low, high = self.min_price, self.max_price
+        else:  # not loaded by a query, e.g. the product a mutation returns
+            prices = self.variants.filter(is_active=True).aggregate(
+                low=Min("price"), high=Max("price")
+            )
+            low, high = prices["low"], prices["high"]
+        return PriceRange(
+            start=Money.of(low or Decimal("0.00")), stop=Money.of(high or Decimal("0.00"))
+        )
 
     @strawberry_django.field(annotate={"has_stock": in_stock_expression()})
     def in_stock(self) -> bool:
-        return self.has_stock
+        if hasattr(self, "has_stock"):
+            return self.has_stock
+        # not loaded by a query, e.g. the product a mutation returns
+        return self.variants.filter(is_active=True, stock_quantity__gt=0).exists()
 
     @classmethod
     def get_queryset(cls, queryset: QuerySet[Product], info: strawberry.Info, **kwargs):
@@ -188,6 +228,7 @@ class CategoryType(relay.Node):
         CountableConnection[ProductType],
         filters=ProductFilter,
         ordering=ProductOrder,
+        field_cls=StablyOrderedField,
         description="Visible products of this category and of the categories below it.",
     )
     def products(self) -> QuerySet[Product]:

@@ -13,3 +13,26 @@ class AddIndexOnPostgres(migrations.AddIndex):
     def database_backwards(self, app_label, schema_editor, from_state, to_state):
         if schema_editor.connection.vendor == "postgresql":
             super().database_backwards(app_label, schema_editor, from_state, to_state)
+
+
+def grant_app_permissions(group_name: str, app_labels: list[str]) -> migrations.RunPython:
+    """Give ``group_name`` (created if needed) every permission of ``app_labels``.
+
+    Permissions are normally created after migrations run; they are created here first so that
+    a fresh database gets the group complete.
+    """
+
+    def forwards(apps, schema_editor):
+        from django.contrib.auth.management import create_permissions
+
+        for app_config in apps.get_app_configs():
+            app_config.models_module = True
+            create_permissions(app_config, apps=apps, verbosity=0)
+            app_config.models_module = None
+        group, _ = apps.get_model("auth", "Group").objects.get_or_create(name=group_name)
+        permissions = apps.get_model("auth", "Permission").objects.filter(
+            content_type__app_label__in=app_labels
+        )
+        group.permissions.add(*permissions)
+
+    return migrations.RunPython(forwards, migrations.RunPython.noop)

@@ -4,6 +4,7 @@ Environment variables win over the optional ``.env`` file at the project root.
 Only ``production.py`` insists on secrets; the other modules give development defaults.
 """
 
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -32,6 +33,10 @@ INSTALLED_APPS = [
     "apps.core",
     "apps.accounts",
     "apps.catalog",
+    "apps.cart",
+    "apps.orders",
+    "apps.payments",
+    "apps.notifications",
 ]
 
 MIDDLEWARE = [
@@ -175,6 +180,13 @@ STRAWBERRY_DJANGO = {
 
 # --- Shop -----------------------------------------------------------------------------------
 SHOP_CURRENCY = env("SHOP_CURRENCY", default="USD")
+SHIPPING_FLAT_FEE = Decimal(env("SHIPPING_FLAT_FEE", default="5.00"))
+FREE_SHIPPING_THRESHOLD = Decimal(env("FREE_SHIPPING_THRESHOLD", default="100.00"))
+# Payment method → provider class (see apps/payments/providers.py).
+PAYMENT_PROVIDERS = {
+    "CASH_ON_DELIVERY": "apps.payments.providers.PlaceholderProvider",
+    "CARD_PLACEHOLDER": "apps.payments.providers.PlaceholderProvider",
+}
 
 # --- Logging --------------------------------------------------------------------------------
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")

@@ -1,26 +1,8 @@
-"""The `Store admin` group: every permission of the commerce apps."""
+"""The `Store admin` group: every permission of the commerce apps (accounts and catalog here)."""
 
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
-COMMERCE_APPS = ["accounts", "catalog", "cart", "orders", "payments", "notifications"]
-
-
-def create_store_admin(apps, schema_editor):
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    group, _ = Group.objects.get_or_create(name="Store admin")
-    group.permissions.add(
-        *Permission.objects.filter(content_type__app_label__in=COMMERCE_APPS)
-    )
-
-
-def remove_store_admin(apps, schema_editor):
-    apps.get_model("auth", "Group").objects.filter(name="Store admin").delete()
+from apps.core.migration_operations import grant_app_permissions
 
 
 class Migration(migrations.Migration):
@@ -31,4 +13,4 @@ class Migration(migrations.Migration):
         ("contenttypes", "0002_remove_content_type_name"),
     ]
 
-    operations = [migrations.RunPython(create_store_admin, remove_store_admin)]
+    operations = [grant_app_permissions("Store admin", ["accounts", "catalog"])]

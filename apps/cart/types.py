@@ -1,0 +1,84 @@
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated
+from uuid import UUID
+
+import strawberry
+import strawberry_django
+from django.db.models import F, Q, Sum
+from strawberry import auto, relay
+
+from apps.core.types import Money
+
+from .models import Cart, CartLine
+
+if TYPE_CHECKING:
+    from apps.catalog.types import ProductVariantType
+
+VariantRef = Annotated["ProductVariantType", strawberry.lazy("apps.catalog.types")]
+# A line's variant is shown even when it was deactivated later (then `available` is false).
+_VARIANT_HINTS = {
+    "select_related": ["variant__product__category"],
+    "prefetch_related": ["variant__product__images"],
+}
+
+
+@strawberry_django.type(CartLine, name="CartLine")
+class CartLineType(relay.Node):
+    id: relay.NodeID[int]
+    quantity: auto
+
+    @strawberry_django.field(**_VARIANT_HINTS)
+    def variant(self) -> VariantRef:
+        return self.variant
+
+    @strawberry_django.field(select_related=["variant"])
+    def unit_price(self) -> Money:
+        return Money.of(self.variant.price)
+
+    @strawberry_django.field(select_related=["variant"], only=["quantity"])
+    def line_total(self) -> Money:
+        return Money.of(self.variant.price * self.quantity)
+
+    @strawberry_django.field(
+        select_related=["variant__product"],
+        description="False once the variant or product is deactivated.",
+    )
+    def available(self) -> bool:
+        return self.available
+
+
+def _totals(cart: Cart) -> dict:
+    """Quantity and subtotal of the cart's available lines (one query, cached on the cart)."""
+    if not hasattr(cart, "_totals"):
+        available = Q(variant__is_active=True, variant__product__is_active=True)
+        cart._totals = CartLine.objects.filter(available, cart=cart).aggregate(
+            quantity=Sum("quantity"), subtotal=Sum(F("quantity") * F("variant__price"))
+        )
+    return cart._totals
+
+
+@strawberry_django.type(Cart, name="Cart")
+class CartType:
+    token: UUID = strawberry_django.field(description="Keep it: it is the key to a guest cart.")
+    lines: list[CartLineType]
+    updated_at: auto
+
+    @strawberry_django.field(description="Items in the available lines.")
+    def total_quantity(self) -> int:
+        return _totals(self)["quantity"] or 0
+
+    @strawberry_django.field(description="Current prices of the available lines.")
+    def subtotal(self) -> Money:
+        return Money.of(_totals(self)["subtotal"] or Decimal("0"))
+
+
+@strawberry.input(name="CartLineInput")
+class CartLineInput:
+    variant_id: relay.GlobalID
+    quantity: int
+
+
+@strawberry.input(name="CartLineUpdateInput", description="Quantity 0 removes the line.")
+class CartLineUpdateInput:
+    line_id: relay.GlobalID
+    quantity: int

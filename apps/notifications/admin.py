@@ -1,0 +1,11 @@
+from django.contrib import admin
+
+from .models import Notification
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ["title", "user", "kind", "read_at", "created_at"]
+    list_filter = ["kind", "read_at"]
+    search_fields = ["title", "user__email"]
+    raw_id_fields = ["user", "order"]

@@ -1,0 +1,5 @@
+from enum import StrEnum
+
+
+class OrderErrorCode(StrEnum):
+    INVALID_TRANSITION = "invalid_transition"

@@ -1,0 +1,149 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from apps.core.models import TimeStampedModel
+
+
+class OrderStatus(models.TextChoices):
+    PENDING = "PENDING", "Pending"
+    PAID = "PAID", "Paid"
+    PROCESSING = "PROCESSING", "Processing"
+    SHIPPED = "SHIPPED", "Shipped"
+    DELIVERED = "DELIVERED", "Delivered"
+    CANCELLED = "CANCELLED", "Cancelled"
+    REFUNDED = "REFUNDED", "Refunded"
+
+
+# The state machine: every allowed move, and nothing else.
+TRANSITIONS: dict[str, set[str]] = {
+    OrderStatus.PENDING: {OrderStatus.PAID, OrderStatus.CANCELLED},
+    OrderStatus.PAID: {OrderStatus.PROCESSING, OrderStatus.CANCELLED, OrderStatus.REFUNDED},
+    OrderStatus.PROCESSING: {OrderStatus.SHIPPED, OrderStatus.CANCELLED, OrderStatus.REFUNDED},
+    OrderStatus.SHIPPED: {OrderStatus.DELIVERED, OrderStatus.REFUNDED},
+    OrderStatus.DELIVERED: {OrderStatus.REFUNDED},
+    OrderStatus.CANCELLED: set(),
+    OrderStatus.REFUNDED: set(),
+}
+CUSTOMER_CANCELLABLE = {OrderStatus.PENDING, OrderStatus.PAID}
+# Statuses whose stock went back to the shelf.
+STOCK_RETURNED = {OrderStatus.CANCELLED}
+
+
+class OrderQuerySet(models.QuerySet["Order"]):
+    def of_buyer(self, user) -> "OrderQuerySet":
+        return self.filter(user_id=user.pk) if user.is_authenticated else self.none()
+
+    def paid(self) -> "OrderQuerySet":
+        """Orders that count as revenue: paid at some point, not cancelled or refunded."""
+        return self.filter(paid_at__isnull=False).exclude(
+            status__in=[OrderStatus.CANCELLED, OrderStatus.REFUNDED]
+        )
+
+
+class Order(TimeStampedModel):
+    number = models.CharField(max_length=20, unique=True)
+    token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    status = models.CharField(
+        max_length=16, choices=OrderStatus.choices, default=OrderStatus.PENDING, db_index=True
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="orders",
+    )
+    email = models.EmailField()
+    currency = models.CharField(max_length=3)
+    subtotal = models.DecimalField(max_digits=12, decimal_places=2)
+    shipping_total = models.DecimalField(max_digits=12, decimal_places=2)
+    total = models.DecimalField(max_digits=12, decimal_places=2)
+    shipping_address = models.JSONField(help_text="Snapshot at checkout.")
+    billing_address = models.JSONField(help_text="Snapshot at checkout.")
+    note = models.TextField(blank=True)
+    cart = models.ForeignKey(
+        "cart.Cart", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Who placed it ("user:<id>" or "cart:<token>") and the client's key: one order per pair.
+    buyer_key = models.CharField(max_length=64)
+    idempotency_key = models.CharField(max_length=128)
+    paid_at = models.DateTimeField(null=True, blank=True)
+
+    objects = OrderQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["buyer_key", "idempotency_key"], name="order_idempotency_per_buyer"
+            ),
+            models.CheckConstraint(condition=Q(total__gte=0), name="order_total_not_negative"),
+        ]
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="order_user_created"),
+            models.Index(fields=["status", "created_at"], name="order_status_created"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class OrderLine(models.Model):
+    """What was bought, as it was: names, SKU and price are copied at checkout."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    variant = models.ForeignKey(
+        "catalog.ProductVariant",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="order_lines",
+    )
+    product_name = models.CharField(max_length=255)
+    variant_name = models.CharField(max_length=255, blank=True)
+    sku = models.CharField(max_length=64)
+    quantity = models.PositiveIntegerField()
+    unit_price = models.DecimalField(max_digits=12, decimal_places=2)
+    line_total = models.DecimalField(max_digits=12, decimal_places=2)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="order_line_quantity_pos"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.sku}"
+
+
+class OrderEvent(models.Model):
+    """The audit trail of an order: every status change, with who and why."""
+
+    class Type(models.TextChoices):
+        PLACED = "PLACED", "Placed"
+        STATUS_CHANGED = "STATUS_CHANGED", "Status changed"
+        CANCELLED = "CANCELLED", "Cancelled"
+        NOTE = "NOTE", "Note"
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    type = models.CharField(max_length=20, choices=Type.choices)
+    from_status = models.CharField(max_length=16, choices=OrderStatus.choices, blank=True)
+    to_status = models.CharField(max_length=16, choices=OrderStatus.choices, blank=True)
+    note = models.TextField(blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.type} {self.from_status}→{self.to_status}"

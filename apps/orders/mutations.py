@@ -1,0 +1,103 @@
+from typing import Annotated, Union
+
+import strawberry
+import strawberry_django
+from django.core.exceptions import ValidationError
+from strawberry import relay
+from strawberry_django.fields.types import OperationInfo
+from strawberry_django.optimizer import optimize
+
+from apps.accounts.types import AddressType
+from apps.cart.services import cart_for
+from apps.core.errors import CoreErrorCode
+from apps.core.types import resolve_id
+from schema.permissions import HasPerm, IsAuthenticated
+
+from . import services
+from .models import Order
+from .types import CheckoutInput, OrderStatusEnum, OrderType
+
+OrderPayload = Annotated[
+    Union[OrderType, OperationInfo],  # noqa: UP007
+    strawberry.union("OrderPayload"),
+]
+
+
+def _payload(info: strawberry.Info, order: Order) -> Order:
+    return optimize(Order.objects.filter(pk=order.pk), info).get()
+
+
+def _address_dict(value) -> dict | None:
+    return strawberry.asdict(value) if value is not None else None
+
+
+@strawberry.type
+class OrderMutation:
+    @strawberry_django.mutation(
+        description="Place the order: stock is taken, the cart closed, the confirmation emailed."
+    )
+    def checkout_complete(self, info: strawberry.Info, input: CheckoutInput) -> OrderPayload:
+        user = info.context.request.user
+        cart = cart_for(token=input.cart_token, user=user)
+        if cart is None:
+            raise ValidationError(
+                {
+                    "cartToken": ValidationError(
+                        "No cart found with this token.", code=CoreErrorCode.NOT_FOUND
+                    )
+                }
+            )
+        saved_address = None
+        if input.shipping_address_id is not None:
+            saved_address = resolve_id(
+                info,
+                input.shipping_address_id,
+                AddressType,
+                field="shippingAddressId",
+                queryset=user.addresses.all() if user.is_authenticated else None,
+            )
+        order = services.checkout_complete(
+            cart=cart,
+            user=user,
+            payment_method=input.payment_method.value,
+            idempotency_key=input.idempotency_key,
+            email=input.email,
+            shipping_address=_address_dict(input.shipping_address),
+            saved_address=saved_address,
+            billing_address=_address_dict(input.billing_address),
+            note=input.note or "",
+        )
+        # The buyer sees the order even as a guest (its token is the key to it).
+        return _payload(info, order)
+
+    @strawberry_django.mutation(
+        extensions=[IsAuthenticated()],
+        description="Cancel your PENDING or PAID order (staff: any cancellable order).",
+    )
+    def order_cancel(
+        self, info: strawberry.Info, id: relay.GlobalID, reason: str | None = None
+    ) -> OrderPayload:
+        user = info.context.request.user
+        order = services.order_cancel(
+            order=resolve_id(info, id, OrderType),
+            actor=user,
+            reason=reason or "",
+            as_staff=user.has_perm("orders.change_order"),
+        )
+        return _payload(info, order)
+
+    @strawberry_django.mutation(extensions=[HasPerm("orders.change_order")])
+    def order_status_update(
+        self,
+        info: strawberry.Info,
+        id: relay.GlobalID,
+        status: OrderStatusEnum,
+        note: str | None = None,
+    ) -> OrderPayload:
+        order = services.order_transition(
+            order=resolve_id(info, id, OrderType),
+            status=status.value,
+            actor=info.context.request.user,
+            note=note or "",
+        )
+        return _payload(info, order)

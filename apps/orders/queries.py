@@ -1,0 +1,26 @@
+from uuid import UUID
+
+import strawberry
+import strawberry_django
+from strawberry import relay
+from strawberry_django.optimizer import optimize
+
+from apps.core.types import node_pk
+
+from .models import Order
+from .types import OrderType
+
+
+@strawberry.type
+class OrderQuery:
+    @strawberry_django.field(description="An order of yours (or any order, for staff).")
+    def order(self, info: strawberry.Info, id: relay.GlobalID) -> OrderType | None:
+        pk = node_pk(id, "Order")
+        if pk is None:
+            return None
+        queryset = OrderType.get_queryset(Order.objects.filter(pk=pk), info)
+        return optimize(queryset, info).first()
+
+    @strawberry_django.field(description="A guest's order, by the secret token of its link.")
+    def order_by_token(self, info: strawberry.Info, token: UUID) -> OrderType | None:
+        return optimize(Order.objects.filter(token=token), info).first()

@@ -1,0 +1,163 @@
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+from uuid import UUID
+
+import strawberry
+import strawberry_django
+from django.db.models import Q, QuerySet
+from strawberry import auto, relay
+
+from apps.core.types import Money
+from apps.payments.types import PaymentMethodEnum, PaymentType
+
+from .models import Order, OrderEvent, OrderLine, OrderStatus
+
+if TYPE_CHECKING:
+    from apps.accounts.types import AddressInput, UserType
+    from apps.catalog.types import ProductVariantType
+
+UserRef = Annotated["UserType", strawberry.lazy("apps.accounts.types")]
+VariantRef = Annotated["ProductVariantType", strawberry.lazy("apps.catalog.types")]
+OrderStatusEnum = strawberry.enum(OrderStatus, name="OrderStatus")
+
+
+@strawberry.type(name="OrderAddress", description="The address as it was at checkout.")
+class OrderAddress:
+    full_name: str
+    line1: str
+    line2: str
+    city: str
+    region: str
+    postal_code: str
+    country: str
+    phone: str
+
+    @classmethod
+    def of(cls, data: dict) -> "OrderAddress":
+        fields = cls.__strawberry_definition__.fields
+        return cls(**{f.python_name: data.get(f.python_name) or "" for f in fields})
+
+
+@strawberry_django.type(OrderLine, name="OrderLine")
+class OrderLineType(relay.Node):
+    id: relay.NodeID[int]
+    product_name: auto
+    variant_name: auto
+    sku: auto
+    quantity: auto
+    variant: VariantRef | None = strawberry_django.field(
+        description="The variant bought, while it is still visible; the line keeps its copies."
+    )
+
+    @strawberry_django.field(only=["unit_price"])
+    def unit_price(self) -> Money:
+        return Money.of(self.unit_price)
+
+    @strawberry_django.field(only=["line_total"])
+    def line_total(self) -> Money:
+        return Money.of(self.line_total)
+
+
+@strawberry_django.type(OrderEvent, name="OrderEvent")
+class OrderEventType:
+    type: str
+    note: str
+    created_at: datetime
+    actor: UserRef | None
+
+    @strawberry_django.field(only=["from_status"])
+    def from_status(self) -> OrderStatusEnum | None:
+        return OrderStatus(self.from_status) if self.from_status else None
+
+    @strawberry_django.field(only=["to_status"])
+    def to_status(self) -> OrderStatusEnum | None:
+        return OrderStatus(self.to_status) if self.to_status else None
+
+
+@strawberry_django.filter_type(Order, name="OrderFilter")
+class OrderFilter:
+    @strawberry_django.filter_field
+    def status(self, queryset: QuerySet[Order], value: list[OrderStatusEnum], prefix: str):
+        return queryset, Q(**{f"{prefix}status__in": [OrderStatus(v).value for v in value]})
+
+    @strawberry_django.filter_field(description="Placed at or after this moment.")
+    def created_after(self, queryset: QuerySet[Order], value: datetime, prefix: str):
+        return queryset, Q(**{f"{prefix}created_at__gte": value})
+
+    @strawberry_django.filter_field(description="Placed before this moment.")
+    def created_before(self, queryset: QuerySet[Order], value: datetime, prefix: str):
+        return queryset, Q(**{f"{prefix}created_at__lt": value})
+
+    @strawberry_django.filter_field
+    def number(self, queryset: QuerySet[Order], value: str, prefix: str):
+        return queryset, Q(**{f"{prefix}number__iexact": value.strip()})
+
+
+@strawberry_django.type(Order, name="Order")
+class OrderType(relay.Node):
+    id: relay.NodeID[int]
+    number: auto
+    token: UUID = strawberry_django.field(description="The secret of the guest order link.")
+    email: auto
+    user: UserRef | None
+    lines: list[OrderLineType]
+    events: list[OrderEventType]
+    payment: PaymentType | None
+    note: auto
+    created_at: auto
+    updated_at: auto
+
+    @strawberry_django.field(only=["status"])
+    def status(self) -> OrderStatusEnum:
+        return OrderStatus(self.status)
+
+    @strawberry_django.field(only=["subtotal"])
+    def subtotal(self) -> Money:
+        return Money.of(self.subtotal)
+
+    @strawberry_django.field(only=["shipping_total"])
+    def shipping_total(self) -> Money:
+        return Money.of(self.shipping_total)
+
+    @strawberry_django.field(only=["total"])
+    def total(self) -> Money:
+        return Money.of(self.total)
+
+    @strawberry_django.field(only=["shipping_address"])
+    def shipping_address(self) -> OrderAddress:
+        return OrderAddress.of(self.shipping_address)
+
+    @strawberry_django.field(only=["billing_address"])
+    def billing_address(self) -> OrderAddress:
+        return OrderAddress.of(self.billing_address)
+
+    @classmethod
+    def get_queryset(cls, queryset: QuerySet[Order], info: strawberry.Info, **kwargs):
+        user = info.context.request.user
+        if not user.is_authenticated:
+            return queryset.none()
+        if user.has_perm("orders.view_order"):
+            return queryset
+        return queryset.filter(user_id=user.pk)
+
+
+@strawberry.input(name="CheckoutInput")
+class CheckoutInput:
+    cart_token: UUID | None = strawberry.field(
+        default=None, description="Guests: required. Customers: defaults to their cart."
+    )
+    email: str | None = strawberry.field(default=None, description="Guests: required.")
+    shipping_address: Annotated["AddressInput", strawberry.lazy("apps.accounts.types")] | None = (
+        None
+    )
+    shipping_address_id: relay.GlobalID | None = strawberry.field(
+        default=None, description="An address of the customer's book, instead of shippingAddress."
+    )
+    billing_address: Annotated["AddressInput", strawberry.lazy("apps.accounts.types")] | None = (
+        strawberry.field(default=None, description="Defaults to the shipping address.")
+    )
+    payment_method: PaymentMethodEnum
+    idempotency_key: str = strawberry.field(
+        description="A key the client makes per checkout attempt; retries return the same order."
+    )
+    note: str | None = None
