@@ -52,7 +52,7 @@ def _totals(cart: Cart) -> dict:
     if not hasattr(cart, "_totals"):
         available = Q(variant__is_active=True, variant__product__is_active=True)
         cart._totals = CartLine.objects.filter(available, cart=cart).aggregate(
-            quantity=Sum("quantity"), subtotal=Sum(F("quantity") * F("variant__price"))
+            items=Sum("quantity"), amount=Sum(F("quantity") * F("variant__price"))
         )
     return cart._totals
 
@@ -65,11 +65,11 @@ class CartType:
 
     @strawberry_django.field(description="Items in the available lines.")
     def total_quantity(self) -> int:
-        return _totals(self)["quantity"] or 0
+        return _totals(self)["items"] or 0
 
     @strawberry_django.field(description="Current prices of the available lines.")
     def subtotal(self) -> Money:
-        return Money.of(_totals(self)["subtotal"] or Decimal("0"))
+        return Money.of(_totals(self)["amount"] or Decimal("0"))
 
 
 @strawberry.input(name="CartLineInput")

@@ -15,7 +15,7 @@ def _context(order: Order) -> dict:
         "order": order,
         "lines": list(order.lines.all()),
         "currency": order.currency,
-        "order_url": f"{settings.FRONTEND_URL}/orders/{order.token}",
+        "order_url": settings.ORDER_URL_TEMPLATE.replace("{token}", str(order.token)),
     }
 
 

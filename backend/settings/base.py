@@ -154,6 +154,8 @@ EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="SilkCart <shop@silkcart.local>")
 FRONTEND_URL = env("FRONTEND_URL", default="http://localhost:3000").rstrip("/")
+# The guest's link to an order in the confirmation email; "{token}" is the order's secret.
+ORDER_URL_TEMPLATE = env("ORDER_URL_TEMPLATE", default=FRONTEND_URL + "/orders/{token}")
 
 TASKS = {
     "default": {

@@ -1,7 +1,20 @@
 """Development: DEBUG, GraphiQL, console email, a SQLite file unless DATABASE_URL is set."""
 
+from urllib.parse import quote
+
 from .base import *  # noqa: F403
 from .base import env
+
+# Without a storefront running, the order link of the emails opens the order in GraphiQL.
+_ORDER_QUERY = (
+    'query { orderByToken(token: "{token}") { number status email '
+    "total { amount currency } lines { productName variantName quantity } } }"
+)
+ORDER_URL_TEMPLATE = env(
+    "ORDER_URL_TEMPLATE",
+    default="http://127.0.0.1:8000/graphql/?q="
+    + quote(_ORDER_QUERY).replace("%7Btoken%7D", "{token}"),
+)
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
 GRAPHQL_GRAPHIQL = env.bool("GRAPHQL_GRAPHIQL", default=True)
