@@ -29,10 +29,11 @@ from apps.catalog.queries import CatalogQuery
 from apps.notifications.mutations import NotificationMutation
 from apps.orders.mutations import OrderMutation
 from apps.orders.queries import OrderQuery
+from apps.reports.queries import ReportQuery
 
 
 @strawberry.type
-class Query(AccountQuery, CatalogQuery, CartQuery, OrderQuery):
+class Query(AccountQuery, CatalogQuery, CartQuery, OrderQuery, ReportQuery):
     node: relay.Node | None = strawberry.relay.node(
         description="Any object by its global id, or null when it is not visible to you."
     )

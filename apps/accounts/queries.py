@@ -1,7 +1,13 @@
 import strawberry
 import strawberry_django
+from strawberry import relay
+from strawberry_django.optimizer import optimize
 
-from .types import UserType
+from apps.core.types import CountableConnection, StablyOrderedField, node_pk
+from schema.permissions import HasPerm
+
+from .models import User
+from .types import UserFilter, UserType
 
 
 @strawberry.type
@@ -10,3 +16,19 @@ class AccountQuery:
     def me(self, info: strawberry.Info) -> UserType | None:
         user = info.context.request.user
         return user if user.is_authenticated else None
+
+    users: CountableConnection[UserType] = strawberry_django.connection(
+        filters=UserFilter,
+        field_cls=StablyOrderedField,
+        extensions=[HasPerm("accounts.view_user")],
+        description="Staff: accounts, newest first.",
+    )
+
+    @strawberry_django.field(
+        extensions=[HasPerm("accounts.view_user")], description="Staff: one account."
+    )
+    def user(self, info: strawberry.Info, id: relay.GlobalID) -> UserType | None:
+        pk = node_pk(id, "User")
+        if pk is None:
+            return None
+        return optimize(User.objects.filter(pk=pk), info).first()

@@ -2,7 +2,7 @@ from datetime import datetime
 
 import strawberry
 import strawberry_django
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from strawberry import auto, relay
 
 from apps.core.types import CountableConnection
@@ -76,6 +76,22 @@ class UserType(relay.Node):
         if user.has_perm("accounts.view_user"):
             return queryset
         return queryset.filter(pk=user.pk)
+
+
+@strawberry_django.filter_type(User, name="UserFilter")
+class UserFilter:
+    @strawberry_django.filter_field(description="Part of the email, first or last name.")
+    def search(self, queryset: QuerySet[User], value: str, prefix: str):
+        value = value.strip()
+        return queryset, (
+            Q(**{f"{prefix}email__icontains": value})
+            | Q(**{f"{prefix}first_name__icontains": value})
+            | Q(**{f"{prefix}last_name__icontains": value})
+        )
+
+    @strawberry_django.filter_field
+    def is_staff(self, queryset: QuerySet[User], value: bool, prefix: str):
+        return queryset, Q(**{f"{prefix}is_staff": value})
 
 
 @strawberry.type(name="AuthToken")

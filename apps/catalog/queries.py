@@ -1,24 +1,27 @@
 import strawberry
 import strawberry_django
+from django.db.models import QuerySet
 from strawberry import relay
 from strawberry_django.optimizer import optimize
 
-from apps.core.types import CountableConnection, PublicError, node_pk
+from apps.core.errors import CoreErrorCode
+from apps.core.types import CountableConnection, PublicError, StablyOrderedField, node_pk
+from schema.permissions import HasPerm
 
-from .models import Category, Product
+from .models import Category, Product, ProductVariant
 from .types import (
     CategoryFilter,
     CategoryType,
     ProductFilter,
     ProductOrder,
     ProductType,
-    StablyOrderedField,
+    ProductVariantType,
 )
 
 
 def _one(info: strawberry.Info, type_, model, id: relay.GlobalID | None, slug: str | None):
     if (id is None) == (slug is None):
-        raise PublicError("Give exactly one of id or slug.", code="invalid")
+        raise PublicError("Give exactly one of id or slug.", code=CoreErrorCode.INVALID)
     queryset = model._default_manager.all()
     get_queryset = getattr(type_, "get_queryset", None)  # the type's visibility rule, if any
     if get_queryset is not None:
@@ -41,6 +44,21 @@ class CatalogQuery:
         field_cls=StablyOrderedField,
         description="The catalog, newest first unless `ordering` says otherwise.",
     )
+
+    @strawberry_django.connection(
+        CountableConnection[ProductVariantType],
+        field_cls=StablyOrderedField,
+        extensions=[HasPerm("catalog.view_productvariant")],
+        description="Staff: variants on sale with at most `threshold` units, fewest first.",
+    )
+    def low_stock_variants(self, threshold: int = 5) -> QuerySet[ProductVariant]:
+        if threshold < 0:
+            raise PublicError("The threshold cannot be negative.", code=CoreErrorCode.INVALID)
+        return (
+            ProductVariant.objects.active()
+            .filter(stock_quantity__lte=threshold)
+            .order_by("stock_quantity", "pk")
+        )
 
     @strawberry_django.field(description="Categories: the roots unless `filters.parent` is set.")
     def categories(

@@ -4,10 +4,8 @@ import strawberry
 import strawberry_django
 from django.db.models import Max, Min, Q, QuerySet
 from strawberry import auto, relay
-from strawberry_django.fields.field import StrawberryDjangoField
-from strawberry_django.optimizer import is_optimized_by_prefetching
 
-from apps.core.types import CountableConnection, Money, node_pk
+from apps.core.types import CountableConnection, Money, StablyOrderedField, node_pk
 
 from .models import (
     Category,
@@ -98,29 +96,6 @@ class CategoryFilter:
     @strawberry_django.filter_field
     def search(self, queryset: QuerySet[Category], value: str, prefix: str):
         return queryset, Q(name__icontains=value.strip())
-
-
-_UNIQUE_KEYS = {"pk", "-pk", "id", "-id"}
-
-
-class StablyOrderedField(StrawberryDjangoField):
-    """A connection whose order always ends on the primary key.
-
-    Pages are slices of an ordered query: rows that tie on the requested order (same price,
-    same name) would otherwise come back in any order, so a page could repeat or skip rows.
-    """
-
-    def get_queryset(self, queryset, info, **kwargs):
-        queryset = super().get_queryset(queryset, info, **kwargs)
-        if is_optimized_by_prefetching(queryset):
-            return queryset
-        query = queryset.query
-        ordering = list(
-            query.order_by or (query.get_meta().ordering if query.default_ordering else [])
-        )
-        if any(isinstance(key, str) and key in _UNIQUE_KEYS for key in ordering):
-            return queryset
-        return queryset.order_by(*ordering, "-pk")
 
 
 # --- Types -------------------------------------------------------------------------------------

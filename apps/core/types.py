@@ -10,6 +10,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from graphql import GraphQLError
 from strawberry import relay
+from strawberry_django.fields.field import StrawberryDjangoField
+from strawberry_django.optimizer import is_optimized_by_prefetching
 from strawberry_django.relay import DjangoListConnection
 
 from .errors import CoreErrorCode
@@ -36,6 +38,29 @@ class Money:
     @classmethod
     def of(cls, amount: Decimal | int) -> "Money":
         return cls(amount=Decimal(amount).quantize(CENT), currency=settings.SHOP_CURRENCY)
+
+
+_UNIQUE_KEYS = {"pk", "-pk", "id", "-id"}
+
+
+class StablyOrderedField(StrawberryDjangoField):
+    """A connection whose order always ends on the primary key.
+
+    Pages are slices of an ordered query: rows that tie on the requested order (same price,
+    same name) would otherwise come back in any order, so a page could repeat or skip rows.
+    """
+
+    def get_queryset(self, queryset, info, **kwargs):
+        queryset = super().get_queryset(queryset, info, **kwargs)
+        if is_optimized_by_prefetching(queryset):
+            return queryset
+        query = queryset.query
+        ordering = list(
+            query.order_by or (query.get_meta().ordering if query.default_ordering else [])
+        )
+        if any(isinstance(key, str) and key in _UNIQUE_KEYS for key in ordering):
+            return queryset
+        return queryset.order_by(*ordering, "-pk")
 
 
 @strawberry.type(name="Connection", description="A page of a list, with its total count.")

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "apps.orders",
     "apps.payments",
     "apps.notifications",
+    "apps.reports",
 ]
 
 MIDDLEWARE = [

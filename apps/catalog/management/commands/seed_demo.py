@@ -7,11 +7,12 @@ import random
 from decimal import Decimal
 
 from django.contrib.auth.models import Group
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from apps.accounts.models import Address, User
 from apps.catalog.models import Category, Product, ProductVariant
+from apps.orders.demo import seed_orders
 
 DEMO_CUSTOMER = ("customer@example.com", "Customer!2026")
 DEMO_ADMIN = ("admin@example.com", "Admin!2026")
@@ -39,12 +40,25 @@ VARIANT_AXES = {
 
 
 class Command(BaseCommand):
-    help = "Create or refresh the demo catalog and the demo customer and admin accounts."
+    help = (
+        "Create or refresh the demo catalog and the demo customer and admin accounts; "
+        "--orders N also makes sure N demo orders exist over the last year."
+    )
 
-    def handle(self, *args, **options) -> None:
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--orders", type=int, default=0, help="Demo orders to have (bulk inserted)."
+        )
+
+    def handle(self, *args, orders: int = 0, **options) -> None:
+        if orders < 0:
+            raise CommandError("--orders cannot be negative.")
         with transaction.atomic():
             products = self._catalog(random.Random(2026))  # noqa: S311 - demo data
             self._accounts()
+        if orders:
+            created = seed_orders(count=orders)
+            self.stdout.write(f"Demo orders: {created} created, {orders} in all.")
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ready: {Category.objects.count()} categories, {products} products, "
