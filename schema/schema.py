@@ -68,7 +68,13 @@ def build_extensions() -> list:
     return extensions
 
 
-schema = strawberry.Schema(
+class SilkCartSchema(strawberry.Schema):
+    def process_errors(self, errors, execution_context=None) -> None:
+        """Log only unexpected errors (with their traceback); a client's mistakes are not ours."""
+        super().process_errors([e for e in errors if should_mask_error(e)], execution_context)
+
+
+schema = SilkCartSchema(
     query=Query,
     mutation=Mutation,
     extensions=build_extensions(),

@@ -117,3 +117,20 @@ def test_page_size_out_of_bounds_is_refused(gql, first):
     assert result.body["data"] is None
     assert result.errors[0]["message"] == "Argument 'first' must be between 0 and 100."
     assert result.errors[0]["extensions"]["code"] == "invalid"
+
+
+def test_only_unexpected_errors_are_logged(gql, monkeypatch, caplog):
+    from apps.catalog import queries
+
+    gql("{ products(first: 1000) { totalCount } }")
+    gql("{ nope }")
+    assert [r for r in caplog.records if r.name == "strawberry.execution"] == []
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(queries, "_one", boom)
+    gql('{ product(slug: "x") { id } }')
+    logged = [r for r in caplog.records if r.name == "strawberry.execution"]
+    assert len(logged) == 1
+    assert "disk on fire" in logged[0].getMessage()
