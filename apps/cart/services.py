@@ -68,10 +68,13 @@ def cart_lines_add(*, cart: Cart | None, user, lines: list[tuple[ProductVariant,
         raise _quantity_error("lines", "Give at least one line.", CoreErrorCode.REQUIRED)
     wanted: dict[int, int] = {}
     variants: dict[int, ProductVariant] = {}
+    fields: dict[int, str] = {}  # a variant's errors point at its last input line
     for index, (variant, quantity) in enumerate(lines):
-        _check_quantity(quantity, field=f"lines.{index}.quantity")
+        field = f"lines.{index}.quantity"
+        _check_quantity(quantity, field=field)
         wanted[variant.pk] = wanted.get(variant.pk, 0) + quantity
         variants[variant.pk] = variant
+        fields[variant.pk] = field
     if cart is None:
         if user.is_authenticated:
             cart, _ = Cart.objects.get_or_create(user=user, status=Cart.Status.ACTIVE)
@@ -80,10 +83,10 @@ def cart_lines_add(*, cart: Cart | None, user, lines: list[tuple[ProductVariant,
     cart = _lock(cart)
     existing = {line.variant_id: line for line in cart.lines.filter(variant_id__in=wanted)}
     new_lines = []
-    for index, (pk, quantity) in enumerate(wanted.items()):
+    for pk, quantity in wanted.items():
         line = existing.get(pk)
         total = quantity + (line.quantity if line else 0)
-        field = f"lines.{index}.quantity"
+        field = fields[pk]
         if total > MAX_LINE_QUANTITY:
             raise _quantity_error(field, f"A line holds at most {MAX_LINE_QUANTITY} items.")
         _check_stock(variants[pk], total, field=field)
@@ -100,7 +103,7 @@ def cart_lines_add(*, cart: Cart | None, user, lines: list[tuple[ProductVariant,
 def cart_lines_update(*, cart: Cart, lines: list[tuple[int, int]]) -> Cart:
     """Set line quantities (``line_id``, ``quantity``); 0 removes the line."""
     cart = _lock(cart)
-    by_id = {line.pk: line for line in cart.lines.select_related("variant")}
+    by_id = {line.pk: line for line in cart.lines.select_related("variant__product")}
     changed, removed = [], []
     for index, (line_id, quantity) in enumerate(lines):
         field = f"lines.{index}"
@@ -114,6 +117,12 @@ def cart_lines_update(*, cart: Cart, lines: list[tuple[int, int]]) -> Cart:
             removed.append(line.pk)
             continue
         if quantity > line.quantity:
+            if not line.available:
+                raise _quantity_error(
+                    f"{field}.quantity",
+                    f"{line.variant.sku} is no longer on sale; lower or remove the line.",
+                    CartErrorCode.VARIANT_UNAVAILABLE,
+                )
             _check_stock(line.variant, quantity, field=f"{field}.quantity")
         line.quantity = quantity
         changed.append(line)
@@ -158,7 +167,9 @@ def cart_merge(*, token: UUID | None, user) -> Cart | None:
         return guest
     ours = {line.variant_id: line for line in own.lines.select_related("variant")}
     changed, created = [], []
-    for line in guest.lines.select_related("variant"):
+    for line in guest.lines.select_related("variant__product"):
+        if not line.available:  # no longer on sale: not carried over
+            continue
         cap = min(MAX_LINE_QUANTITY, line.variant.stock_quantity)
         mine = ours.get(line.variant_id)
         if mine:

@@ -4,9 +4,11 @@ from uuid import UUID
 
 import strawberry
 import strawberry_django
-from django.db.models import F, Q, Sum
+from django.db.models import F, Model, Prefetch, Q, Sum
 from strawberry import auto, relay
+from strawberry_django.optimizer import mark_optimized_by_prefetching
 
+from apps.catalog.models import Category, Product, ProductImage, ProductVariant
 from apps.core.types import Money
 
 from .models import Cart, CartLine
@@ -15,10 +17,36 @@ if TYPE_CHECKING:
     from apps.catalog.types import ProductVariantType
 
 VariantRef = Annotated["ProductVariantType", strawberry.lazy("apps.catalog.types")]
-# A line's variant is shown even when it was deactivated later (then `available` is false).
+
+
+def _columns(prefix: str, model: type[Model]) -> list[str]:
+    return [f"{prefix}{field.name}" for field in model._meta.concrete_fields]
+
+
+def _variant_images(info: strawberry.Info) -> Prefetch:
+    """The images of the line's product as ``ProductImageType`` shows them, in one query.
+
+    Marked as prefetched so that ``Product.images`` uses these rows instead of running the
+    type's ``get_queryset`` again for every product.
+    """
+    from apps.catalog.types import ProductImageType
+
+    images = ProductImageType.get_queryset(ProductImage.objects.all(), info)
+    return Prefetch("variant__product__images", queryset=mark_optimized_by_prefetching(images))
+
+
+# A line's variant is shown even when it was deactivated later (then `available` is false), so
+# it is joined here rather than through `ProductVariantType.get_queryset`, which would hide it.
+# The optimizer cannot see through a resolver: load whole rows, or every field read from the
+# variant or its product would be a deferred load, one query per line.
 _VARIANT_HINTS = {
     "select_related": ["variant__product__category"],
-    "prefetch_related": ["variant__product__images"],
+    "only": [
+        *_columns("variant__", ProductVariant),
+        *_columns("variant__product__", Product),
+        *_columns("variant__product__category__", Category),
+    ],
+    "prefetch_related": [_variant_images],
 }
 
 
@@ -31,16 +59,17 @@ class CartLineType(relay.Node):
     def variant(self) -> VariantRef:
         return self.variant
 
-    @strawberry_django.field(select_related=["variant"])
+    @strawberry_django.field(select_related=["variant"], only=["variant__price"])
     def unit_price(self) -> Money:
         return Money.of(self.variant.price)
 
-    @strawberry_django.field(select_related=["variant"], only=["quantity"])
+    @strawberry_django.field(select_related=["variant"], only=["quantity", "variant__price"])
     def line_total(self) -> Money:
         return Money.of(self.variant.price * self.quantity)
 
     @strawberry_django.field(
         select_related=["variant__product"],
+        only=["variant__is_active", "variant__product__is_active"],
         description="False once the variant or product is deactivated.",
     )
     def available(self) -> bool:
