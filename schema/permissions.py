@@ -8,10 +8,13 @@ from strawberry_django import permissions
 from strawberry_django.fields.types import OperationInfo
 
 from apps.core.errors import CoreErrorCode
+from apps.core.types import PublicError
 
 
 class _CodedRefusal:
     def handle_no_permission(self, exception, *, info):
+        if not self.fail_silently:
+            raise PublicError(self.message, code=CoreErrorCode.PERMISSION_DENIED) from exception
         result = super().handle_no_permission(exception, info=info)
         if isinstance(result, OperationInfo):
             for message in result.messages:

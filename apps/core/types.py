@@ -1,7 +1,7 @@
 """GraphQL building blocks shared by every app: money, connections, id resolution, errors."""
 
 import re
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, TypeVar
 
 import strawberry
@@ -37,7 +37,10 @@ class Money:
 
     @classmethod
     def of(cls, amount: Decimal | int) -> "Money":
-        return cls(amount=Decimal(amount).quantize(CENT), currency=settings.SHOP_CURRENCY)
+        return cls(
+            amount=Decimal(amount).quantize(CENT, rounding=ROUND_HALF_UP),
+            currency=settings.SHOP_CURRENCY,
+        )
 
 
 _UNIQUE_KEYS = {"pk", "-pk", "id", "-id"}

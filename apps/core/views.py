@@ -1,7 +1,16 @@
-from django.http import HttpRequest, HttpResponse
+import logging
+import uuid
+
+from django.core.cache import cache
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.decorators import method_decorator
+from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import ensure_csrf_cookie
+from django.views.decorators.http import require_safe
 from strawberry.django.views import GraphQLView
+
+logger = logging.getLogger(__name__)
 
 # GraphiQL reads the csrftoken cookie once, when the page loads; Django rotates the token at
 # login. Read it again on every request, so that GraphiQL keeps working after `login`.
@@ -27,3 +36,48 @@ class SilkCartGraphQLView(GraphQLView):
     def render_graphql_ide(self, request: HttpRequest) -> HttpResponse:
         html = self.graphql_ide_html.replace(_GRAPHIQL_STATIC_HEADERS, _GRAPHIQL_FRESH_CSRF, 1)
         return HttpResponse(html)
+
+
+# --- Health endpoints -----------------------------------------------------------------------
+# /healthz answers while the process serves requests (a liveness probe: it touches nothing).
+# /readyz also checks the database and the cache (a readiness probe for the load balancer).
+def _check_database() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+
+
+def _check_cache() -> None:
+    # A key of its own per check, so that concurrent probes never see each other's value.
+    key = f"silkcart:readyz:{uuid.uuid4().hex}"
+    cache.set(key, "ok", timeout=10)
+    try:
+        if cache.get(key) != "ok":
+            raise RuntimeError("the cache did not return the value just written")
+    finally:
+        cache.delete(key)
+
+
+@never_cache
+@require_safe
+def healthz(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"status": "ok"})
+
+
+@never_cache
+@require_safe
+def readyz(request: HttpRequest) -> JsonResponse:
+    checks: dict[str, str] = {}
+    for name, check in (("database", _check_database), ("cache", _check_cache)):
+        try:
+            check()
+        except Exception:
+            logger.exception("Readiness check failed: %s", name)
+            checks[name] = "error"
+        else:
+            checks[name] = "ok"
+    failed = [name for name, state in checks.items() if state != "ok"]
+    return JsonResponse(
+        {"status": "unavailable" if failed else "ok", "checks": checks, "failed": failed},
+        status=503 if failed else 200,
+    )

@@ -148,7 +148,7 @@ def seed_orders(*, count: int, seed: int = 2026) -> int:
                         billing_address=address,
                         buyer_key=f"demo:{n}",
                         idempotency_key="demo",
-                        paid_at=placed + timedelta(minutes=5) if paid else None,
+                        paid_at=min(placed + timedelta(minutes=5), now) if paid else None,
                         created_at=placed,
                         updated_at=placed,
                     )

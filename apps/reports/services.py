@@ -6,19 +6,20 @@ Periods are days, weeks (ISO, Monday first) or months in the shop's time zone.
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import Count, DecimalField, F, Sum, Value
+from django.db.models import Case, Count, DecimalField, F, Max, Sum, Value, When
 from django.db.models.functions import Coalesce, TruncDay, TruncMonth, TruncWeek
+from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.core.errors import CoreErrorCode
 from apps.orders.models import Order, OrderLine
 
-MAX_RANGE = timedelta(days=3 * 366)
+MAX_YEARS = 3
 MAX_TOP_PRODUCTS = 50
 TRUNCATE = {"DAY": TruncDay, "WEEK": TruncWeek, "MONTH": TruncMonth}
 ZERO = Decimal("0.00")
@@ -36,14 +37,27 @@ class ReportRange:
 
 
 def report_range(*, start: datetime, end: datetime, granularity: str) -> ReportRange:
-    """Check the range: ``end`` after ``start``, at most three years, a known granularity."""
+    """Check the range: ``end`` after ``start``, at most three years, a known granularity.
+
+    A date and time without an offset is read in the shop's time zone.
+    """
     if granularity not in TRUNCATE:
         raise ValidationError("The granularity is DAY, WEEK or MONTH.", code=CoreErrorCode.INVALID)
+    zone = ZoneInfo(settings.TIME_ZONE)
+    start, end = (timezone.make_aware(d, zone) if timezone.is_naive(d) else d for d in (start, end))
     if end <= start:
         raise ValidationError("The end must come after the start.", code=CoreErrorCode.INVALID)
-    if end - start > MAX_RANGE:
+    if end > _years_later(start.astimezone(zone), MAX_YEARS):
         raise ValidationError("A report covers at most three years.", code=CoreErrorCode.INVALID)
     return ReportRange(start=start, end=end, granularity=granularity)
+
+
+def _years_later(moment: datetime, years: int) -> datetime:
+    """The same wall-clock time ``years`` later (28 February for 29 February)."""
+    try:
+        return moment.replace(year=moment.year + years)
+    except ValueError:
+        return moment.replace(year=moment.year + years, day=28)
 
 
 def _placed(window: ReportRange):
@@ -60,7 +74,7 @@ def totals(window: ReportRange) -> dict:
     """Revenue, order count and average order value (one query)."""
     row = _placed(window).paid().aggregate(revenue=_money(Sum("total")), orders=Count("pk"))
     orders = row["orders"]
-    average = (row["revenue"] / orders).quantize(Decimal("0.01")) if orders else ZERO
+    average = (row["revenue"] / orders).quantize(Decimal("0.01"), ROUND_HALF_UP) if orders else ZERO
     return {"revenue": row["revenue"], "order_count": orders, "average_order_value": average}
 
 
@@ -127,14 +141,34 @@ def orders_by_status(window: ReportRange) -> list[dict]:
 
 
 def top_products(window: ReportRange, *, limit: int) -> list[dict]:
+    """Paid sales per product, best first (one query).
+
+    A product counts once even if it was renamed between orders (each line keeps the name it
+    had; the report shows the greatest of them); lines without a variant count by name.
+    """
     if not 1 <= limit <= MAX_TOP_PRODUCTS:
         raise ValidationError(
             f"The limit is between 1 and {MAX_TOP_PRODUCTS}.", code=CoreErrorCode.INVALID
         )
     rows = (
         OrderLine.objects.filter(order__in=_placed(window).paid())
-        .values("product_name", product_id=F("variant__product_id"))
-        .annotate(quantity=Sum("quantity"), revenue=_money(Sum("line_total")))
-        .order_by("-revenue", "product_name")[:limit]
+        .values(
+            product_id=F("variant__product_id"),
+            orphan_name=Case(When(variant__isnull=True, then="product_name"), default=Value("")),
+        )
+        .annotate(
+            name=Max("product_name"),
+            quantity=Sum("quantity"),
+            revenue=_money(Sum("line_total")),
+        )
+        .order_by("-revenue", "name", "product_id")[:limit]
     )
-    return list(rows)
+    return [
+        {
+            "product_id": row["product_id"],
+            "product_name": row["name"],
+            "quantity": row["quantity"],
+            "revenue": row["revenue"],
+        }
+        for row in rows
+    ]

@@ -1,4 +1,4 @@
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated
 
@@ -77,7 +77,10 @@ class SalesReport:
     def by_period(self) -> list[SalesPeriod]:
         return [
             SalesPeriod(
-                start=row["start"], revenue=Money.of(row["revenue"]), order_count=row["order_count"]
+                # Local midnight, told in UTC like every date of the API.
+                start=row["start"].astimezone(UTC),
+                revenue=Money.of(row["revenue"]),
+                order_count=row["order_count"],
             )
             for row in services.by_period(self.window)
         ]
