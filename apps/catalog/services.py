@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import validate_slug
 from django.db import models, transaction
-from django.db.models import ProtectedError
+from django.db.models import F, ProtectedError
 from django.utils import timezone
 from django.utils.text import slugify
 from PIL import Image, UnidentifiedImageError
@@ -459,12 +459,20 @@ def stock_release(*, quantities: dict[int, int], reason: str, actor=None) -> Non
 
 
 def _apply_stock(variants, deltas: dict[int, int], *, kind: str, reason: str, actor) -> None:
+    """Change the stock of the (locked) variants by ``deltas`` in one UPDATE.
+
+    The UPDATE is relative (``stock = stock + delta``), so the database CHECK stays the last
+    guard against overselling even if a caller forgot to lock.
+    """
     variants = list(variants)
     now = timezone.now()
+    after = {v.pk: v.stock_quantity + deltas[v.pk] for v in variants}  # rows are locked
     for variant in variants:
-        variant.stock_quantity += deltas[variant.pk]
+        variant.stock_quantity = F("stock_quantity") + deltas[variant.pk]
         variant.updated_at = now
     ProductVariant.objects.bulk_update(variants, ["stock_quantity", "updated_at"])
+    for variant in variants:
+        variant.stock_quantity = after[variant.pk]
     StockMovement.objects.bulk_create(
         StockMovement(
             variant=variant,
