@@ -413,7 +413,7 @@ def _lock_variants(pks) -> list[ProductVariant]:
     )
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # part of the caller's transaction (checkout)
 def stock_allocate(
     *, quantities: dict[int, int], reason: str, actor=None
 ) -> dict[int, ProductVariant]:
@@ -449,7 +449,7 @@ def stock_allocate(
     return variants
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # part of the caller's transaction (cancellation)
 def stock_release(*, quantities: dict[int, int], reason: str, actor=None) -> None:
     """Put ``quantities`` (variant id → units) back on the shelf (a cancelled order)."""
     if not quantities:

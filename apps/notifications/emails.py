@@ -1,7 +1,7 @@
 from django.conf import settings
 
 from apps.core.emails import send_templated_email
-from apps.orders.models import Order
+from apps.orders.models import Order, OrderStatus
 
 from .models import STATUS_MESSAGES
 
@@ -41,6 +41,8 @@ def send_order_status_email(*, order_id: int, status: str) -> None:
         context={
             **_context(order),
             "status": status,
+            # The status this message is about: the order may have moved on since.
+            "status_label": OrderStatus(status).label,
             "title": title,
             "message": body.format(number=order.number),
         },

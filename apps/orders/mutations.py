@@ -2,15 +2,14 @@ from typing import Annotated, Union
 
 import strawberry
 import strawberry_django
-from django.core.exceptions import ValidationError
 from strawberry import relay
 from strawberry_django.fields.types import OperationInfo
 from strawberry_django.optimizer import optimize
 
+from apps.accounts.models import Address
 from apps.accounts.types import AddressType
 from apps.cart.services import cart_for
-from apps.core.errors import CoreErrorCode
-from apps.core.types import resolve_id
+from apps.core.types import node_pk, not_found, resolve_id
 from schema.permissions import HasPerm, IsAuthenticated
 
 from . import services
@@ -27,6 +26,17 @@ def _payload(info: strawberry.Info, order: Order) -> Order:
     return optimize(Order.objects.filter(pk=order.pk), info).get()
 
 
+def _own_address(user, gid: relay.GlobalID) -> Address:
+    """An entry of the caller's own address book (a guest has none), else ``not_found``."""
+    pk = node_pk(gid, AddressType.__strawberry_definition__.name)
+    address = None
+    if pk is not None and user.is_authenticated:
+        address = user.addresses.filter(pk=pk).first()
+    if address is None:
+        raise not_found("shippingAddressId", "Address")
+    return address
+
+
 def _address_dict(value) -> dict | None:
     return strawberry.asdict(value) if value is not None else None
 
@@ -38,26 +48,13 @@ class OrderMutation:
     )
     def checkout_complete(self, info: strawberry.Info, input: CheckoutInput) -> OrderPayload:
         user = info.context.request.user
-        cart = cart_for(token=input.cart_token, user=user)
-        if cart is None:
-            raise ValidationError(
-                {
-                    "cartToken": ValidationError(
-                        "No cart found with this token.", code=CoreErrorCode.NOT_FOUND
-                    )
-                }
-            )
         saved_address = None
         if input.shipping_address_id is not None:
-            saved_address = resolve_id(
-                info,
-                input.shipping_address_id,
-                AddressType,
-                field="shippingAddressId",
-                queryset=user.addresses.all() if user.is_authenticated else None,
-            )
+            saved_address = _own_address(user, input.shipping_address_id)
         order = services.checkout_complete(
-            cart=cart,
+            # None when no active cart is reachable: only a retry of a placed order succeeds.
+            cart=cart_for(token=input.cart_token, user=user),
+            cart_token=input.cart_token,
             user=user,
             payment_method=input.payment_method.value,
             idempotency_key=input.idempotency_key,

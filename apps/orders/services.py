@@ -2,6 +2,7 @@
 
 import secrets
 from decimal import Decimal
+from uuid import UUID
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -48,17 +49,23 @@ def shipping_for(subtotal: Decimal) -> Decimal:
     return settings.SHIPPING_FLAT_FEE
 
 
-def buyer_key(*, user, cart: Cart) -> str:
-    return f"user:{user.pk}" if user.is_authenticated else f"cart:{cart.token}"
+def buyer_key(*, user, cart: Cart | None = None, cart_token: UUID | None = None) -> str | None:
+    """Who places the order: the customer, or for a guest the cart (``None`` without one)."""
+    if user.is_authenticated:
+        return f"user:{user.pk}"
+    token = cart.token if cart is not None else cart_token
+    return f"cart:{token}" if token is not None else None
 
 
-def _existing(key: str, idempotency_key: str) -> Order | None:
+def _existing(key: str | None, idempotency_key: str) -> Order | None:
+    if key is None:
+        return None
     return Order.objects.filter(buyer_key=key, idempotency_key=idempotency_key).first()
 
 
 def checkout_complete(
     *,
-    cart: Cart,
+    cart: Cart | None,
     user,
     payment_method: str,
     idempotency_key: str,
@@ -67,20 +74,26 @@ def checkout_complete(
     saved_address: Address | None = None,
     billing_address: dict | None = None,
     note: str = "",
+    cart_token: UUID | None = None,
 ) -> Order:
     """Turn the cart into an order, or return the order this buyer already placed with this key.
 
-    ``saved_address`` is an entry of the buyer's address book (resolved by the caller), used
-    instead of ``shipping_address``.
+    ``cart`` is the active cart the caller may reach, or ``None`` when there is none (e.g. it
+    was converted by the first attempt of a retried request): then only a retry succeeds, by
+    the customer or by the guest holding ``cart_token``. ``saved_address`` is an entry of the
+    buyer's address book (resolved by the caller), used instead of ``shipping_address``.
     """
     idempotency_key = (idempotency_key or "").strip()
     if not idempotency_key or len(idempotency_key) > 128:
         raise _error("idempotencyKey", "Give a key of 1 to 128 characters.", CoreErrorCode.INVALID)
-    key = buyer_key(user=user, cart=cart)
+    key = buyer_key(user=user, cart=cart, cart_token=cart_token)
     if existing := _existing(key, idempotency_key):
         return existing
+    if cart is None:
+        raise _error("cartToken", "No cart found with this token.", CoreErrorCode.NOT_FOUND)
+    email = (email or "").strip().lower()
     if user.is_authenticated:
-        email = (email or user.email).strip().lower()
+        email = email or user.email.strip().lower()
     elif not email:
         raise _error("email", "Guests give an email for the confirmation.", CoreErrorCode.REQUIRED)
     try:
@@ -246,6 +259,13 @@ def order_cancel(*, order: Order, actor, reason: str = "", as_staff: bool = Fals
         raise _error(
             None,
             "This order can no longer be cancelled; contact us for a return.",
+            OrderErrorCode.INVALID_TRANSITION,
+        )
+    if OrderStatus.CANCELLED not in TRANSITIONS[order.status]:
+        # orderCancel has no `status` argument: the refusal is about the whole order.
+        raise _error(
+            None,
+            f"An order cannot go from {order.status} to {OrderStatus.CANCELLED}.",
             OrderErrorCode.INVALID_TRANSITION,
         )
     return order_transition(order=order, status=OrderStatus.CANCELLED, actor=actor, note=reason)

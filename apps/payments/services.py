@@ -1,4 +1,8 @@
-"""Payment writes. They run inside the order's transaction; the provider does the talking."""
+"""Payment writes. They run inside the order's transaction; the provider does the talking.
+
+Each is atomic on its own, and adds no savepoint inside the order's transaction: a failure
+there rolls the whole order write back anyway.
+"""
 
 from django.db import transaction
 
@@ -6,7 +10,7 @@ from .models import Payment, PaymentStatus
 from .providers import get_provider
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def payment_create(*, order, method: str) -> Payment:
     payment = Payment(order=order, method=method, amount=order.total, currency=order.currency)
     payment.reference = get_provider(method).create(payment=payment)
@@ -20,7 +24,7 @@ def _move(payment: Payment, status: str) -> Payment:
     return payment
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def payment_capture(*, payment: Payment) -> Payment:
     if payment.status != PaymentStatus.PENDING:
         return payment
@@ -28,7 +32,7 @@ def payment_capture(*, payment: Payment) -> Payment:
     return _move(payment, PaymentStatus.CAPTURED)
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def payment_refund(*, payment: Payment) -> Payment:
     """Refund a captured payment; a payment never captured is voided instead."""
     if payment.status == PaymentStatus.CAPTURED:

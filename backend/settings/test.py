@@ -14,3 +14,4 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 FRONTEND_URL = "https://shop.example.com"
+ORDER_URL_TEMPLATE = FRONTEND_URL + "/orders/{token}"
