@@ -10,7 +10,8 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON := $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: run install migrate seed serve test lint format schema schema-check clean
+.PHONY: run install migrate seed serve test lint format schema schema-check ops-lint \
+	audit compose-up compose-down clean
 
 ## run: install, migrate, load the demo data and serve GraphiQL on http://127.0.0.1:8000/graphql/
 run: install migrate seed serve
@@ -20,10 +21,10 @@ run: install migrate seed serve
 	.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
 $(VENV)/.installed: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen
+	$(UV) sync --frozen --group ops
 	@touch $@
 
-## install: create .venv with the locked dependencies
+## install: create .venv with the locked dependencies (runtime, dev and ops groups)
 install: $(VENV)/.installed
 
 migrate: install
@@ -58,6 +59,28 @@ schema-check: install
 	DJANGO_SETTINGS_MODULE=backend.settings.test $(PY) manage.py export_schema schema.schema --path .schema.graphql.new
 	@if diff -u schema.graphql .schema.graphql.new; then rm -f .schema.graphql.new; \
 	else rm -f .schema.graphql.new; echo "schema.graphql is stale: run 'make schema'"; exit 1; fi
+
+## ops-lint: lint the Dockerfiles, compose files and GitHub workflows, and bandit on the code
+ops-lint: install
+	$(VENV)/bin/hadolint Dockerfile.dev Dockerfile.prod
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.compose-spec \
+		docker-compose.yml docker-compose.prod.yml
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	$(VENV)/bin/zizmor --offline --no-progress .github/workflows
+	$(VENV)/bin/bandit -q -c pyproject.toml -r apps backend schema docker gunicorn.conf.py
+
+## audit: pip-audit of the locked runtime dependencies (queries the advisory database online)
+audit: install
+	$(UV) export --frozen --no-dev --format requirements-txt --quiet --output-file .audit-requirements.txt
+	$(VENV)/bin/pip-audit --requirement .audit-requirements.txt --require-hashes --disable-pip --strict \
+		--progress-spinner off; status=$$?; rm -f .audit-requirements.txt; exit $$status
+
+## compose-up: the development stack (web, worker, PostgreSQL, Redis, Mailpit) with Docker
+compose-up:
+	docker compose up --build
+
+compose-down:
+	docker compose down
 
 clean:
 	rm -rf $(VENV) .tools .pytest_cache .ruff_cache .coverage htmlcov

@@ -3,7 +3,7 @@ from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import path
 
-from apps.core.views import SilkCartGraphQLView
+from apps.core.views import SilkCartGraphQLView, healthz, readyz
 from schema.schema import schema
 
 urlpatterns = [
@@ -17,6 +17,9 @@ urlpatterns = [
         ),
         name="graphql",
     ),
+    # Probes: liveness (no I/O) and readiness (database and cache).
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
 ]
 
 if settings.DEBUG:

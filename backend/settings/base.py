@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "strawberry_django",
     "django_tasks",
     "django_tasks_db",
+    "django_guid",
     "apps.core",
     "apps.accounts",
     "apps.catalog",
@@ -41,6 +42,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: gives every request its id (X-Request-ID) before anything logs.
+    "django_guid.middleware.guid_middleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -192,15 +195,50 @@ PAYMENT_PROVIDERS = {
 }
 
 # --- Logging --------------------------------------------------------------------------------
+# Every log line carries the id of the request it belongs to (null outside requests). The id
+# comes from the request's X-Request-ID header when that is a valid UUID (set by the proxy or
+# the client), and is generated otherwise; the response returns it in X-Request-ID.
+# LOG_FORMAT=json writes one JSON object per line (the production default); plain is for humans.
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
+LOG_FORMAT = env("LOG_FORMAT", default="plain")
+DJANGO_GUID = {
+    "GUID_HEADER_NAME": "X-Request-ID",
+    "VALIDATE_GUID": True,
+    "RETURN_HEADER": True,
+    # django-cors-headers exposes the header, to the allowed origins only.
+    "EXPOSE_HEADER": False,
+    "UUID_LENGTH": 32,
+}
+CORS_EXPOSE_HEADERS = ["X-Request-ID"]
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "request_id": {
+            "()": "django_guid.log_filters.CorrelationId",
+            "correlation_id_field": "request_id",
+        },
+    },
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+        },
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "strawberry.execution": {"level": "ERROR"},
+        # It logs every generated id at INFO; the id is on every line already.
+        "django_guid": {"level": "WARNING"},
     },
 }
