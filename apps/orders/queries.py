@@ -5,14 +5,23 @@ import strawberry_django
 from strawberry import relay
 from strawberry_django.optimizer import optimize
 
-from apps.core.types import node_pk
+from apps.core.types import CountableConnection, StablyOrderedField, node_pk
+from schema.permissions import HasPerm
 
 from .models import Order
-from .types import OrderType
+from .types import OrderFilter, OrderOrder, OrderType
 
 
 @strawberry.type
 class OrderQuery:
+    orders: CountableConnection[OrderType] = strawberry_django.connection(
+        filters=OrderFilter,
+        ordering=OrderOrder,
+        field_cls=StablyOrderedField,
+        extensions=[HasPerm("orders.view_order")],
+        description="Staff: every order, newest first unless `ordering` says otherwise.",
+    )
+
     @strawberry_django.field(description="An order of yours (or any order, for staff).")
     def order(self, info: strawberry.Info, id: relay.GlobalID) -> OrderType | None:
         pk = node_pk(id, "Order")

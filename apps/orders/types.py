@@ -92,6 +92,22 @@ class OrderFilter:
     def number(self, queryset: QuerySet[Order], value: str, prefix: str):
         return queryset, Q(**{f"{prefix}number__iexact": value.strip()})
 
+    @strawberry_django.filter_field(description="Part of the order's or the customer's email.")
+    def customer_email(self, queryset: QuerySet[Order], value: str, prefix: str):
+        value = value.strip()
+        return queryset, (
+            Q(**{f"{prefix}email__icontains": value})
+            | Q(**{f"{prefix}user__email__icontains": value})
+        )
+
+
+@strawberry_django.order_type(Order, name="OrderOrder")
+class OrderOrder:
+    created_at: auto
+    total: auto
+    number: auto
+    status: auto
+
 
 @strawberry_django.type(Order, name="Order")
 class OrderType(relay.Node):

@@ -162,3 +162,26 @@ def test_staff_without_the_change_permission_have_no_status_actions(db):
     assert listing.context["action_form"] is None
     assert response.status_code == 200
     assert world() == before
+
+
+def test_a_store_admin_finds_an_order_by_email_and_ships_it(db, django_capture_on_commit_callbacks):
+    from django.contrib.auth.models import Group
+
+    clerk = UserFactory(email="clerk@example.com", is_staff=True)
+    clerk.groups.add(Group.objects.get(name="Store admin"))
+    client = Client()
+    client.force_login(clerk)
+    order = advance(place_order(email="find.me@example.com"), OrderStatus.PROCESSING)
+    place_order(email="someone.else@example.com", key="other")
+
+    found = client.get(CHANGELIST, {"q": "find.me@"})
+    assert found.status_code == 200
+    assert list(found.context["cl"].result_list) == [order]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        messages = run_action(client, "mark_shipped", order)
+    assert messages == [("success", "1 order(s) marked SHIPPED.")]
+    order.refresh_from_db()
+    assert order.status == OrderStatus.SHIPPED
+    assert order.events.last().actor == clerk
+    assert "Order shipped: order" in mail.outbox[-1].subject
