@@ -21,10 +21,10 @@ run: install migrate seed serve
 	.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
 $(VENV)/.installed: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen --group ops
+	$(UV) sync --frozen --all-groups
 	@touch $@
 
-## install: create .venv with the locked dependencies (runtime, dev and ops groups)
+## install: create .venv with the locked dependencies (runtime and every tool group)
 install: $(VENV)/.installed
 
 migrate: install
