@@ -16,6 +16,7 @@ from PIL import Image, UnidentifiedImageError
 from apps.core.errors import CoreErrorCode
 from apps.core.validation import full_clean
 
+from .cache import catalog_changed
 from .errors import CatalogErrorCode
 from .models import Category, Product, ProductImage, ProductVariant, StockMovement
 
@@ -471,6 +472,7 @@ def _apply_stock(variants, deltas: dict[int, int], *, kind: str, reason: str, ac
         variant.stock_quantity = F("stock_quantity") + deltas[variant.pk]
         variant.updated_at = now
     ProductVariant.objects.bulk_update(variants, ["stock_quantity", "updated_at"])
+    catalog_changed()  # bulk updates send no signals
     for variant in variants:
         variant.stock_quantity = after[variant.pk]
     StockMovement.objects.bulk_create(

@@ -1,6 +1,8 @@
+import json
 import logging
 import uuid
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -9,6 +11,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_safe
 from strawberry.django.views import GraphQLView
+
+from apps.catalog import cache as catalog_cache
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +40,56 @@ class SilkCartGraphQLView(GraphQLView):
     def render_graphql_ide(self, request: HttpRequest) -> HttpResponse:
         html = self.graphql_ide_html.replace(_GRAPHIQL_STATIC_HEADERS, _GRAPHIQL_FRESH_CSRF, 1)
         return HttpResponse(html)
+
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        operation = _cacheable_operation(request) if settings.CATALOG_CACHE else None
+        if operation is None:
+            return super().dispatch(request, *args, **kwargs)
+        key = catalog_cache.entry_key(*operation)
+        body, version = catalog_cache.lookup(key)
+        if body is not None:
+            response = HttpResponse(body, content_type="application/json")
+            response["X-Cache"] = "HIT"
+            return response
+        response = super().dispatch(request, *args, **kwargs)
+        if response.status_code == 200 and b'"errors"' not in response.content:
+            catalog_cache.store(key, version, response.content)
+        response["X-Cache"] = "MISS"
+        return response
+
+
+def _cacheable_operation(request: HttpRequest) -> tuple[str, dict | None, str | None] | None:
+    """``(query, variables, operationName)`` of an anonymous catalog read, else ``None``.
+
+    Anonymous means no credentials at all: no session cookie and no Authorization header.
+    """
+    if request.headers.get("Authorization") or settings.SESSION_COOKIE_NAME in request.COOKIES:
+        return None
+    try:
+        if request.method == "POST" and request.content_type == "application/json":
+            payload = json.loads(request.body)
+        elif request.method == "GET" and "query" in request.GET:
+            payload = {
+                "query": request.GET["query"],
+                "variables": json.loads(request.GET.get("variables") or "null"),
+                "operationName": request.GET.get("operationName"),
+            }
+        else:
+            return None
+    except ValueError:
+        return None
+    if not isinstance(payload, dict):
+        return None
+    query, variables = payload.get("query"), payload.get("variables")
+    operation_name = payload.get("operationName")
+    if (
+        not isinstance(query, str)
+        or not isinstance(variables, dict | None)
+        or not isinstance(operation_name, str | None)
+        or not catalog_cache.is_cacheable_document(query, operation_name)
+    ):
+        return None
+    return query, variables, operation_name
 
 
 # --- Health endpoints -----------------------------------------------------------------------

@@ -98,6 +98,10 @@ if IS_POSTGRES and env.bool("DATABASE_POOL", default=False):
 
 # --- Cache (rate limits; Redis in production) -----------------------------------------------
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://silkcart")}
+# Opt-in cache of anonymous catalog responses (products, product, categories, category),
+# invalidated by every catalog and stock write; entries live at most CATALOG_CACHE_TTL seconds.
+CATALOG_CACHE = env.bool("CATALOG_CACHE", default=False)
+CATALOG_CACHE_TTL = env.int("CATALOG_CACHE_TTL", default=60)
 
 # --- Authentication -------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
