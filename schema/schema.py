@@ -15,6 +15,7 @@ from strawberry.extensions import (
     MaxTokensLimiter,
     ParserCache,
     QueryDepthLimiter,
+    SchemaExtension,
     ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
@@ -44,6 +45,18 @@ class Mutation(AccountMutation, CatalogMutation, CartMutation, OrderMutation, No
     pass
 
 
+class RootOptimizerExtension(DjangoOptimizerExtension):
+    """strawberry-django's optimizer without its per-field middleware.
+
+    Querysets of strawberry-django fields (root lists and connections, nested relations) are
+    still optimized by the fields themselves; resolvers that return a queryset of their own call
+    ``strawberry_django.optimizer.optimize`` (each has a query-count test). Skipping the
+    middleware saves its call on every resolved field (see PERFORMANCE.md).
+    """
+
+    resolve = SchemaExtension.resolve
+
+
 def should_mask_error(error: GraphQLError) -> bool:
     """Keep expected errors readable (syntax, validation, limits, permission); hide the rest."""
     original = error.original_error
@@ -54,7 +67,7 @@ def should_mask_error(error: GraphQLError) -> bool:
 
 def build_extensions() -> list:
     extensions = [
-        DjangoOptimizerExtension,
+        RootOptimizerExtension,
         partial(ParserCache, maxsize=512),
         partial(ValidationCache, maxsize=512),
         partial(QueryDepthLimiter, max_depth=settings.GRAPHQL_MAX_DEPTH),
