@@ -11,13 +11,13 @@ from strawberry import relay
 from strawberry.extensions import (
     AddValidationRules,
     MaskErrors,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     SchemaExtension,
     ValidationCache,
 )
+from strawberry.extensions.max_aliases import create_validator as create_alias_rule
+from strawberry.extensions.query_depth_limiter import create_validator as create_depth_rule
 from strawberry.schema.config import StrawberryConfig
 from strawberry_django.optimizer import DjangoOptimizerExtension
 
@@ -66,16 +66,22 @@ def should_mask_error(error: GraphQLError) -> bool:
 
 
 def build_extensions() -> list:
+    # The depth and alias limits are validation rules. They are built once, here, rather than
+    # by QueryDepthLimiter/MaxAliasesLimiter on every request: the validation cache is keyed by
+    # the rule classes, and new classes per request would make every request a cache miss.
+    rules = [
+        create_depth_rule(settings.GRAPHQL_MAX_DEPTH, None, None),
+        create_alias_rule(settings.GRAPHQL_MAX_ALIASES),
+    ]
+    if not settings.GRAPHQL_INTROSPECTION:
+        rules.append(NoSchemaIntrospectionCustomRule)
     extensions = [
         RootOptimizerExtension,
         partial(ParserCache, maxsize=512),
+        partial(AddValidationRules, rules),
         partial(ValidationCache, maxsize=512),
-        partial(QueryDepthLimiter, max_depth=settings.GRAPHQL_MAX_DEPTH),
-        partial(MaxAliasesLimiter, max_alias_count=settings.GRAPHQL_MAX_ALIASES),
         partial(MaxTokensLimiter, max_token_count=settings.GRAPHQL_MAX_TOKENS),
     ]
-    if not settings.GRAPHQL_INTROSPECTION:
-        extensions.append(partial(AddValidationRules, [NoSchemaIntrospectionCustomRule]))
     if settings.GRAPHQL_MASK_ERRORS:
         extensions.append(partial(MaskErrors, should_mask_error=should_mask_error))
     return extensions
