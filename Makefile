@@ -60,6 +60,13 @@ schema-check: install
 	@if diff -u schema.graphql .schema.graphql.new; then rm -f .schema.graphql.new; \
 	else rm -f .schema.graphql.new; echo "schema.graphql is stale: run 'make schema'"; exit 1; fi
 
+## fuzz: generated queries and mutations against /graphql/ (anonymous, customer, staff) on a
+## throwaway database; fails on a 5xx, a leak or a non-GraphQL answer (FUZZ_SEED replays a run)
+FUZZ_EXAMPLES ?= 5000
+.PHONY: fuzz
+fuzz: install
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) bench/fuzz.py
+
 ## ops-lint: lint the Dockerfiles, compose files and GitHub workflows, and bandit on the code
 ops-lint: install
 	$(VENV)/bin/hadolint Dockerfile.dev Dockerfile.prod
@@ -74,6 +81,20 @@ audit: install
 	$(UV) export --frozen --no-dev --format requirements-txt --quiet --output-file .audit-requirements.txt
 	$(VENV)/bin/pip-audit --requirement .audit-requirements.txt --require-hashes --disable-pip --strict \
 		--progress-spinner off; status=$$?; rm -f .audit-requirements.txt; exit $$status
+
+## bench: req/s and latency of the main operations under gunicorn (needs PostgreSQL and Redis)
+BENCH_PRODUCTS ?= 1000
+BENCH_DURATION ?= 10
+BENCH_CONNECTIONS ?= 8
+BENCH_CONCURRENCY ?= 50
+.PHONY: bench bench-contention
+bench: install
+	BENCH_PRODUCTS=$(BENCH_PRODUCTS) BENCH_DURATION=$(BENCH_DURATION) \
+		BENCH_CONNECTIONS=$(BENCH_CONNECTIONS) $(PY) bench/run.py
+
+## bench-contention: 1,000 buyers race for 50 units through gunicorn; fails on a wrong count
+bench-contention: install
+	BENCH_CONCURRENCY=$(BENCH_CONCURRENCY) $(PY) bench/contention.py
 
 ## compose-up: the development stack (web, worker, PostgreSQL, Redis, Mailpit) with Docker
 compose-up:

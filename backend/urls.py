@@ -24,3 +24,9 @@ urlpatterns = [
 
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+
+# The benchmarks' floor (backend.settings.bench only): a plain JSON view of the catalog page.
+if getattr(settings, "BENCH_FLOOR_VIEW", False):
+    from bench.views import catalog_floor
+
+    urlpatterns.append(path("bench/catalog/", catalog_floor, name="bench-catalog"))

@@ -3,6 +3,8 @@ from typing import Annotated, Union
 
 import strawberry
 import strawberry_django
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from strawberry import relay
 from strawberry.file_uploads import Upload
 from strawberry_django.fields.types import OperationInfo
@@ -11,6 +13,7 @@ from apps.core.types import resolve_id
 from schema.permissions import HasPerm
 
 from . import services
+from .errors import CatalogErrorCode
 from .types import CategoryType, ProductImageType, ProductType, ProductVariantType
 
 ProductPayload = Annotated[
@@ -167,6 +170,15 @@ class CatalogMutation:
         alt: str | None = None,
     ) -> ProductPayload:
         product = resolve_id(info, product_id, ProductType, field="productId")
+        if not isinstance(image, UploadedFile):  # a string where the multipart file belongs
+            raise ValidationError(
+                {
+                    "image": ValidationError(
+                        "Send the image as a file (GraphQL multipart request).",
+                        code=CatalogErrorCode.INVALID_IMAGE,
+                    )
+                }
+            )
         services.product_image_upload(product=product, upload=image, alt=alt or "")
         return product
 

@@ -66,6 +66,25 @@ class StablyOrderedField(StrawberryDjangoField):
         return queryset.order_by(*ordering, "-pk")
 
 
+_CURSOR_OFFSET = re.compile(r"[0-9]{1,9}")
+
+
+def _check_cursor(name: str, cursor: str | None) -> None:
+    """Refuse a cursor the API did not give (the base64 of ``arrayconnection:<offset>``).
+
+    Strawberry would fail on it deep inside the connection, an unexpected error for the client.
+    An empty cursor means none, as in Strawberry.
+    """
+    if not cursor:
+        return
+    try:
+        prefix, offset = relay.from_base64(cursor)
+    except ValueError:
+        prefix, offset = "", ""
+    if prefix != relay.Edge.CURSOR_PREFIX or not _CURSOR_OFFSET.fullmatch(offset):
+        raise PublicError(f"Argument '{name}' is not a valid cursor.", code=CoreErrorCode.INVALID)
+
+
 @strawberry.type(name="Connection", description="A page of a list, with its total count.")
 class CountableConnection(DjangoListConnection[relay.NodeType]):
     """A Relay connection whose page size errors clearly when out of bounds (1..100)."""
@@ -74,6 +93,8 @@ class CountableConnection(DjangoListConnection[relay.NodeType]):
     def resolve_connection(
         cls, nodes, *, info, before=None, after=None, first=None, last=None, **kwargs
     ):
+        for name, cursor in (("after", after), ("before", before)):
+            _check_cursor(name, cursor)
         limit = settings.GRAPHQL_MAX_PAGE_SIZE
         if first is None and last is None:
             first = settings.GRAPHQL_DEFAULT_PAGE_SIZE

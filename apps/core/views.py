@@ -2,6 +2,7 @@ import json
 import logging
 import uuid
 
+from cross_web import HTTPException
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
@@ -40,6 +41,19 @@ class SilkCartGraphQLView(GraphQLView):
     def render_graphql_ide(self, request: HttpRequest) -> HttpResponse:
         html = self.graphql_ide_html.replace(_GRAPHIQL_STATIC_HEADERS, _GRAPHIQL_FRESH_CSRF, 1)
         return HttpResponse(html)
+
+    def parse_http_body(self, request):
+        """Strawberry's parsing, where a body of the wrong shape is a 400 instead of a 500.
+
+        Strawberry expects a JSON object (or an upload's ``operations`` object and ``map``) and
+        raises on anything else: ``null``, a string or a number as the body, bytes that are not
+        UTF-8, a ``map`` path that leads nowhere. Parsing touches nothing, so any such error is
+        the client's.
+        """
+        try:
+            return super().parse_http_body(request)
+        except (AttributeError, IndexError, TypeError, ValueError) as error:
+            raise HTTPException(400, "The body is not a GraphQL request.") from error
 
     def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         operation = _cacheable_operation(request) if settings.CATALOG_CACHE else None

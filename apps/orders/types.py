@@ -5,6 +5,7 @@ from uuid import UUID
 import strawberry
 import strawberry_django
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 from strawberry import auto, relay
 
 from apps.core.types import Money
@@ -74,6 +75,11 @@ class OrderEventType:
         return OrderStatus(self.to_status) if self.to_status else None
 
 
+def _aware(moment: datetime) -> datetime:
+    """A date and time without an offset is read in the shop's time zone."""
+    return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
+
+
 @strawberry_django.filter_type(Order, name="OrderFilter")
 class OrderFilter:
     @strawberry_django.filter_field
@@ -82,11 +88,11 @@ class OrderFilter:
 
     @strawberry_django.filter_field(description="Placed at or after this moment.")
     def created_after(self, queryset: QuerySet[Order], value: datetime, prefix: str):
-        return queryset, Q(**{f"{prefix}created_at__gte": value})
+        return queryset, Q(**{f"{prefix}created_at__gte": _aware(value)})
 
     @strawberry_django.filter_field(description="Placed before this moment.")
     def created_before(self, queryset: QuerySet[Order], value: datetime, prefix: str):
-        return queryset, Q(**{f"{prefix}created_at__lt": value})
+        return queryset, Q(**{f"{prefix}created_at__lt": _aware(value)})
 
     @strawberry_django.filter_field
     def number(self, queryset: QuerySet[Order], value: str, prefix: str):

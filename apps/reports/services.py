@@ -21,6 +21,7 @@ from apps.orders.models import Order, OrderLine
 
 MAX_YEARS = 3
 MAX_TOP_PRODUCTS = 50
+MIN_YEAR, MAX_YEAR = 1900, 9000
 TRUNCATE = {"DAY": TruncDay, "WEEK": TruncWeek, "MONTH": TruncMonth}
 ZERO = Decimal("0.00")
 
@@ -44,6 +45,10 @@ def report_range(*, start: datetime, end: datetime, granularity: str) -> ReportR
     if granularity not in TRUNCATE:
         raise ValidationError("The granularity is DAY, WEEK or MONTH.", code=CoreErrorCode.INVALID)
     zone = ZoneInfo(settings.TIME_ZONE)
+    if not all(MIN_YEAR <= d.year <= MAX_YEAR for d in (start, end)):
+        raise ValidationError(
+            f"Dates are between the years {MIN_YEAR} and {MAX_YEAR}.", code=CoreErrorCode.INVALID
+        )
     start, end = (timezone.make_aware(d, zone) if timezone.is_naive(d) else d for d in (start, end))
     if end <= start:
         raise ValidationError("The end must come after the start.", code=CoreErrorCode.INVALID)

@@ -925,3 +925,18 @@ def test_the_permission_tests_cover_every_catalog_mutation():
 
     assert len(catalog_mutations) == 12
     assert set(ADMIN_CALLS) == catalog_mutations
+
+
+def test_an_image_sent_as_a_string_is_refused(admin_gql):
+    from apps.catalog.models import ProductImage
+
+    product = ProductFactory()
+    result = admin_gql(
+        'mutation ($id: ID!) { productImageUpload(productId: $id, image: "x") '
+        "{ ... on OperationInfo { messages { code field } } } }",
+        {"id": global_id(product)},
+    )
+    assert result.data["productImageUpload"]["messages"] == [
+        {"code": "invalid_image", "field": "image"}
+    ]
+    assert ProductImage.objects.count() == 0

@@ -86,3 +86,10 @@ def test_staff_orders_run_a_fixed_number_of_queries(admin_gql, db):
     for n in range(5):
         place_order(key=f"more-{n}", lines=[(variant(), 1), (variant(), 2)])
     assert count() == one
+
+
+def test_a_date_without_offset_is_read_in_the_shop_time_zone(admin_gql, three_orders):
+    guest, _mine, _other = three_orders
+    naive = (timezone.now() - timedelta(days=1)).replace(tzinfo=None).isoformat()
+    result = admin_gql(ORDERS, {"filters": {"createdBefore": naive}})
+    assert numbers(result) == [guest.number]

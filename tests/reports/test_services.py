@@ -1,4 +1,4 @@
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -425,3 +425,17 @@ def test_the_known_data_set_is_what_the_docstring_says(db):
     }
     assert Order.objects.filter(paid_at__isnull=True).count() == 2
     assert orders["shipped"].created_at.astimezone(PARIS) == paris(2025, 3, 4, 0, 30)
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        (datetime(1, 1, 1, tzinfo=UTC), datetime(2, 1, 1, tzinfo=UTC)),
+        (datetime(9998, 1, 1, tzinfo=UTC), datetime(9999, 1, 1, tzinfo=UTC)),
+    ],
+)
+def test_dates_at_the_ends_of_the_calendar_are_refused(start, end):
+    with pytest.raises(ValidationError) as error:
+        services.report_range(start=start, end=end, granularity="DAY")
+    assert error.value.messages == ["Dates are between the years 1900 and 9000."]
+    assert error.value.code == "invalid"

@@ -1,0 +1,1 @@
+"""Benchmarks: `make bench` (bench/run.py) and `make bench-contention` (bench/contention.py)."""

@@ -1,0 +1,545 @@
+"""Shared by bench/run.py and bench/contention.py: the bench database, its data, a gunicorn server.
+
+Call ``setup_django()`` before anything that touches the ORM. The database must be PostgreSQL
+and its name must contain "bench": the benchmarks write products, carts and orders into it.
+"""
+
+import http.client
+import json
+import os
+import platform
+import random
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/silkcart_bench"
+DEFAULT_CACHE_URL = "redis://127.0.0.1:6379/14"
+SETTINGS = "backend.settings.bench"
+
+PRODUCT_SLUG = "bench-product-"
+PRODUCT_SKU = "BENCH-P"
+CONTENTION_SLUG = "bench-contention"
+CONTENTION_SKU = "BENCH-CONTENTION"
+BENCH_SKU = "BENCH-"  # every bench variant
+LARGE_STOCK = 1_000_000
+
+CATEGORY_TREE = {
+    "Bench Apparel": ["Tops", "Bottoms", "Outerwear", "Footwear"],
+    "Bench Living": ["Kitchen", "Lighting", "Textiles", "Storage"],
+    "Bench Tech": ["Audio", "Cables", "Power", "Cases"],
+}
+NOUNS = ["Shirt", "Lamp", "Kettle", "Cable", "Speaker", "Blanket", "Jacket", "Jar", "Boot"]
+OPTIONS = ["Small", "Medium", "Large", "Extra Large"]
+
+GUEST_ADDRESS = {
+    "fullName": "Bench Buyer",
+    "line1": "1 Loopback Street",
+    "city": "Localhost",
+    "postalCode": "12345",
+    "country": "US",
+}
+
+
+def log(message: str) -> None:
+    print(message, flush=True)
+
+
+# --- Django and the database -------------------------------------------------------------------
+
+
+def database_url() -> str:
+    return os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+
+
+def setup_django(*, allow_any_database: bool = False) -> str:
+    """Point Django at the bench settings and database (created if missing); return its URL."""
+    url = database_url()
+    name = unquote(urlsplit(url).path.lstrip("/"))
+    if not url.startswith(("postgres://", "postgresql://")):
+        sys.exit(f"The benchmarks need PostgreSQL; DATABASE_URL is {url!r}.")
+    if "bench" not in name and not allow_any_database:
+        sys.exit(
+            f"Refusing to benchmark on the database {name!r}: the benchmarks write products, "
+            "carts and orders. Use a database whose name contains 'bench' (the default is "
+            "silkcart_bench), or pass --allow-any-database."
+        )
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("CACHE_URL", DEFAULT_CACHE_URL)
+    os.environ["DJANGO_SETTINGS_MODULE"] = SETTINGS
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    _create_database(url, name)
+
+    import django
+
+    # WhiteNoise warns once that collectstatic has not run; the benchmarks serve no static file.
+    warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
+    django.setup()
+    return url
+
+
+def _create_database(url: str, name: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    parts = urlsplit(url)
+    maintenance = parts._replace(path="/postgres").geturl()
+    with psycopg.connect(maintenance, autocommit=True) as connection:
+        exists = connection.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [name]
+        ).fetchone()
+        if not exists:
+            log(f"Creating the database {name}")
+            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def migrate() -> None:
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+
+
+def close_connections() -> None:
+    from django.db import connections
+
+    connections.close_all()
+
+
+def machine() -> dict:
+    from django.db import connection
+
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        model = platform.processor()
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        postgres = cursor.fetchone()[0]
+    return {
+        "cores": os.cpu_count(),
+        "cpu": model,
+        "python": platform.python_version(),
+        "postgresql": postgres,
+        "platform": platform.platform(terse=True),
+    }
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+# --- Other processes' CPU during a run -----------------------------------------------------------
+# The machine may be shared: a run during which other processes used the CPU is not comparable.
+# Other = the CPU time the whole machine was busy, minus what this process, its children (the
+# load generator), gunicorn's tree and PostgreSQL used (PostgreSQL serves the bench).
+
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def cpu_snapshot() -> dict:
+    """Machine busy ticks, per process (name, parent, ticks), and waited-for children's ticks."""
+    snapshot = {"busy": 0, "processes": {}, "children": 0}
+    stat = Path("/proc/stat")
+    if not stat.exists():
+        return snapshot
+    user, nice, system = (int(v) for v in stat.read_text().split("\n", 1)[0].split()[1:4])
+    snapshot["busy"] = user + nice + system
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name = raw[raw.index("(") + 1 : raw.rindex(")")]
+        fields = raw[raw.rindex(")") + 2 :].split()
+        used = int(fields[11]) + int(fields[12])
+        snapshot["processes"][int(entry.name)] = (name, int(fields[1]), used)
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    snapshot["children"] = round((usage.ru_utime + usage.ru_stime) * _CLOCK_TICKS)
+    return snapshot
+
+
+def other_cpu(before: dict, after: dict, own_root: int | None, seconds: float) -> float:
+    """Cores used on average by other processes between the two snapshots (0 without /proc)."""
+    if seconds <= 0 or not after["busy"]:
+        return 0.0
+    processes = after["processes"]
+    own = {os.getpid()} | ({own_root} if own_root else set())
+    for _ in range(2):  # children and grandchildren (gunicorn's workers)
+        own |= {pid for pid, (_, parent, _) in processes.items() if parent in own}
+    own_ticks = after["children"] - before["children"]
+    for pid, (name, _, used) in processes.items():
+        if pid in own or name.startswith("postgres"):
+            previous = before["processes"].get(pid)
+            own_ticks += used - (previous[2] if previous and previous[0] == name else 0)
+    other = after["busy"] - before["busy"] - own_ticks
+    return round(max(other, 0) / _CLOCK_TICKS / seconds, 2)
+
+
+def wait_for_quiet(limit: float, timeout: float) -> float:
+    """Wait until other processes use under ``limit`` cores for a second; the seconds waited."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        before = cpu_snapshot()
+        time.sleep(1)
+        if other_cpu(before, cpu_snapshot(), None, 1.0) < limit:
+            break
+    return time.monotonic() - started
+
+
+# --- Data ---------------------------------------------------------------------------------------
+
+
+def _leaf_categories() -> list:
+    from apps.catalog.models import Category
+
+    leaves = []
+    for root_name, children in CATEGORY_TREE.items():
+        root_slug = root_name.lower().replace(" ", "-")
+        root, _ = Category.objects.get_or_create(
+            slug=root_slug, defaults={"name": root_name, "parent": None}
+        )
+        for child_name in children:
+            child, _ = Category.objects.get_or_create(
+                slug=f"{root_slug}-{child_name.lower()}",
+                defaults={"name": child_name, "parent": root},
+            )
+            leaves.append(child)
+    return leaves
+
+
+def _slug(index: int) -> str:
+    return f"{PRODUCT_SLUG}{index:05d}"
+
+
+def seed_catalog(count: int) -> None:
+    """Make sure bench products 1..count exist and are on sale, with large stock (idempotent).
+
+    Each product has 1-4 active variants, one image row and a leaf category of a small tree;
+    bench products above ``count`` (from an earlier, larger run) are taken off sale. Stale
+    bench guest carts and the job rows of earlier runs are deleted.
+    """
+    from django.db import transaction
+
+    from apps.catalog.models import Product, ProductImage, ProductVariant
+
+    with transaction.atomic():
+        delete_stale_rows()
+        leaves = _leaf_categories()
+        existing = set(
+            Product.objects.filter(slug__startswith=PRODUCT_SLUG).values_list("slug", flat=True)
+        )
+        Product.objects.bulk_create(
+            [
+                Product(
+                    slug=_slug(index),
+                    name=f"Bench {NOUNS[index % len(NOUNS)]} {index:05d}",
+                    description=f"Bench product number {index}, for load tests.",
+                    category=leaves[index % len(leaves)],
+                    is_active=True,
+                )
+                for index in range(1, count + 1)
+                if _slug(index) not in existing
+            ],
+            batch_size=1000,
+        )
+        pks = dict(Product.objects.filter(slug__startswith=PRODUCT_SLUG).values_list("slug", "pk"))
+        wanted = {_slug(index) for index in range(1, count + 1)}
+        Product.objects.filter(
+            pk__in=[pk for slug, pk in pks.items() if slug not in wanted]
+        ).update(is_active=False)
+        Product.objects.filter(slug__in=wanted, is_active=False).update(is_active=True)
+
+        variants = []
+        for index in range(1, count + 1):
+            rng = random.Random(index)  # noqa: S311 - bench data
+            base = Decimal(rng.randrange(900, 19900)) / 100
+            for number, option in enumerate(OPTIONS[: rng.randint(1, 4)]):
+                variants.append(
+                    ProductVariant(
+                        product_id=pks[_slug(index)],
+                        sku=f"{PRODUCT_SKU}{index:05d}-{number + 1}",
+                        name=option,
+                        price=base + number * Decimal("5.00"),
+                        stock_quantity=LARGE_STOCK,
+                        is_active=True,
+                    )
+                )
+        ProductVariant.objects.bulk_create(variants, batch_size=2000, ignore_conflicts=True)
+        ProductVariant.objects.filter(sku__startswith=PRODUCT_SKU).update(
+            stock_quantity=LARGE_STOCK, is_active=True
+        )
+
+        with_image = set(
+            ProductImage.objects.filter(product__slug__startswith=PRODUCT_SLUG).values_list(
+                "product_id", flat=True
+            )
+        )
+        ProductImage.objects.bulk_create(
+            [
+                ProductImage(
+                    product_id=pks[_slug(index)],
+                    # Width and height are set, so that no file is opened to read them.
+                    image=f"products/bench/{index:05d}.jpg",
+                    width=800,
+                    height=800,
+                    alt=f"Bench product {index}",
+                    sort_order=0,
+                )
+                for index in range(1, count + 1)
+                if pks[_slug(index)] not in with_image
+            ],
+            batch_size=1000,
+        )
+    analyze()
+
+
+def analyze() -> None:
+    """Fresh planner statistics after the bulk inserts (autovacuum would take a while)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+
+def delete_stale_rows() -> None:
+    """Active bench guest carts of earlier runs, and the job rows no worker will ever run."""
+    from django.db.models import Subquery
+    from django_tasks_db.models import DBTaskResult
+
+    from apps.cart.models import Cart, CartLine
+
+    stale = CartLine.objects.filter(
+        variant__sku__startswith=BENCH_SKU,
+        cart__status=Cart.Status.ACTIVE,
+        cart__user__isnull=True,
+    ).values("cart_id")
+    Cart.objects.filter(pk__in=Subquery(stale)).delete()
+    # Order confirmation jobs of earlier runs: no worker sends them in the bench database.
+    DBTaskResult.objects.all().delete()
+
+
+def catalog_slugs(count: int) -> list[str]:
+    return [_slug(index) for index in range(1, count + 1)]
+
+
+def bench_variant_ids(limit: int | None = None) -> list[int]:
+    from apps.catalog.models import ProductVariant
+
+    queryset = (
+        ProductVariant.objects.filter(
+            sku__startswith=PRODUCT_SKU, is_active=True, product__is_active=True
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    return list(queryset[:limit] if limit else queryset)
+
+
+def create_guest_carts(variant_ids: list[int], count: int) -> list[str]:
+    """``count`` new guest carts with one line of 1 unit each (variants in turn); their tokens."""
+    from django.db import transaction
+
+    from apps.cart.models import Cart, CartLine
+
+    with transaction.atomic():
+        carts = Cart.objects.bulk_create([Cart() for _ in range(count)], batch_size=2000)
+        CartLine.objects.bulk_create(
+            [
+                CartLine(cart=cart, variant_id=variant_ids[index % len(variant_ids)], quantity=1)
+                for index, cart in enumerate(carts)
+            ],
+            batch_size=2000,
+        )
+    return [str(cart.token) for cart in carts]
+
+
+def seed_contention(units: int):
+    """The contended variant, with ``units`` in stock; kept off the first catalog page."""
+    from apps.catalog.models import Product, ProductVariant
+
+    leaves = _leaf_categories()
+    product, _ = Product.objects.update_or_create(
+        slug=CONTENTION_SLUG,
+        defaults={
+            "name": "Bench Limited Edition",
+            "description": "The variant every buyer wants (make bench-contention).",
+            "category": leaves[0],
+            "is_active": True,
+        },
+    )
+    Product.objects.filter(pk=product.pk).update(created_at=datetime(2000, 1, 1, tzinfo=UTC))
+    variant, _ = ProductVariant.objects.update_or_create(
+        sku=CONTENTION_SKU,
+        defaults={
+            "product": product,
+            "name": "One size",
+            "price": Decimal("25.00"),
+            "stock_quantity": units,
+            "is_active": True,
+        },
+    )
+    return variant
+
+
+def global_id(type_name: str, pk: int) -> str:
+    from strawberry.relay import to_base64
+
+    return to_base64(type_name, pk)
+
+
+# --- GraphQL documents --------------------------------------------------------------------------
+
+CATALOG = """query Catalog { products(first: 20) { edges { node { id name slug category { name }
+priceRange { start { amount } stop { amount } } inStock images { url } } } } }"""
+
+PRODUCT = """query Product($slug: String!) { product(slug: $slug) { id name description
+category { name slug } priceRange { start { amount currency } stop { amount currency } } inStock
+variants { id sku name price { amount currency } quantityAvailable inStock }
+images { url alt width height } } }"""
+
+CART_LINES_ADD = """mutation CartLinesAdd($lines: [CartLineInput!]!) {
+cartLinesAdd(lines: $lines) { __typename ... on Cart { token totalQuantity subtotal { amount }
+lines { id quantity } } ... on OperationInfo { messages { code field message } } } }"""
+
+CHECKOUT = """mutation CheckoutComplete($input: CheckoutInput!) { checkoutComplete(input: $input) {
+__typename ... on Order { number status total { amount } }
+... on OperationInfo { messages { code field message } } } }"""
+
+
+def graphql_body(query: str, variables: dict | None = None) -> str:
+    """One line of JSON (the wrk script reads one request body per line)."""
+    document = " ".join(query.split())
+    payload = {"query": document, "variables": variables} if variables else {"query": document}
+    return json.dumps(payload, separators=(",", ":"))
+
+
+def checkout_body(token: str, number: int, key: str) -> str:
+    return graphql_body(
+        CHECKOUT,
+        {
+            "input": {
+                "cartToken": token,
+                "email": f"buyer-{number}@bench.example.com",
+                "shippingAddress": GUEST_ADDRESS,
+                "paymentMethod": "CASH_ON_DELIVERY",
+                "idempotencyKey": key,
+            }
+        },
+    )
+
+
+# --- HTTP ---------------------------------------------------------------------------------------
+
+
+def request(
+    port: int, method: str, path: str, body: str | None = None, timeout: float = 30.0
+) -> tuple[int, bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        headers = {"Host": "127.0.0.1"}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        connection.request(method, path, body=body.encode() if body else None, headers=headers)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Gunicorn:
+    """gunicorn with gunicorn.conf.py and the bench settings on a free loopback port.
+
+    Worker recycling (max_requests) is off unless ``max_requests`` is given, so that no worker
+    restart lands inside a measurement.
+    """
+
+    def __init__(
+        self, *, workers: int, extra_env: dict | None = None, max_requests: int = 0
+    ) -> None:
+        self.port = free_port()
+        self.log_path = Path(tempfile.gettempdir()) / f"silkcart-bench-gunicorn-{self.port}.log"
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": SETTINGS,
+            "GUNICORN_BIND": f"127.0.0.1:{self.port}",
+            "WEB_CONCURRENCY": str(workers),
+            "GUNICORN_THREADS": "1",
+            "GUNICORN_MAX_REQUESTS": str(max_requests),
+            "GUNICORN_GRACEFUL_TIMEOUT": "5",
+            "PYTHONPATH": str(ROOT),
+            **(extra_env or {}),
+        }
+        self.process: subprocess.Popen | None = None
+        self._log = None
+
+    def __enter__(self) -> "Gunicorn":
+        self._log = self.log_path.open("wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        self._wait_ready()
+        return self
+
+    def _wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                self._fail("gunicorn exited before it was ready")
+            try:
+                status, _ = request(self.port, "GET", "/readyz", timeout=2)
+                if status == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        self._fail("gunicorn was not ready in time")
+
+    def _fail(self, message: str) -> None:
+        self._stop()
+        tail = self.log_path.read_text(errors="replace")[-3000:]
+        sys.exit(f"{message}; the end of {self.log_path}:\n{tail}")
+
+    def __exit__(self, exc_type, exc, traceback) -> None:
+        self._stop()
+        if exc_type is None:  # kept when something went wrong
+            self.log_path.unlink(missing_ok=True)
+
+    def _stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self._log:
+            self._log.close()
+            self._log = None
