@@ -23,13 +23,13 @@ from django.test import Client
 
 from apps.cart.models import Cart, CartLine
 from apps.catalog.models import ProductVariant, StockMovement
-from apps.notifications.models import Notification
 from apps.orders import services
 from apps.orders.models import Order, OrderEvent, OrderLine
 from apps.payments import services as payment_services
 from apps.payments.models import Payment
 from tests.accounts.factories import UserFactory
 from tests.catalog.factories import ProductVariantFactory
+from tests.orders.factories import world
 
 TIMEOUT = 60  # seconds: for a whole thread, and for any single lock wait inside PostgreSQL
 GUEST_EMAIL = "guest@example.com"
@@ -125,22 +125,6 @@ def run_together(calls: list[Callable[[], Any]]) -> list[Any]:
 
 def unexpected(outcomes: list[Any], *expected: type) -> list[Any]:
     return [o for o in outcomes if not isinstance(o, expected)]
-
-
-def world() -> dict[str, Any]:
-    """Every row a checkout writes, and the mail sent: to assert that nothing changed."""
-    return {
-        "stock": list(ProductVariant.objects.order_by("pk").values_list("pk", "stock_quantity")),
-        "movements": list(StockMovement.objects.order_by("pk").values()),
-        "carts": list(Cart.objects.order_by("pk").values()),
-        "cart_lines": list(CartLine.objects.order_by("pk").values()),
-        "orders": list(Order.objects.order_by("pk").values()),
-        "order_lines": list(OrderLine.objects.order_by("pk").values()),
-        "events": list(OrderEvent.objects.order_by("pk").values()),
-        "payments": list(Payment.objects.order_by("pk").values()),
-        "notifications": list(Notification.objects.order_by("pk").values()),
-        "mail": [(message.subject, message.to) for message in mail.outbox],
-    }
 
 
 # --- 1. No overselling --------------------------------------------------------------------------
