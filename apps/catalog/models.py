@@ -80,9 +80,6 @@ class ProductQuerySet(models.QuerySet["Product"]):
     def active(self) -> "ProductQuerySet":
         return self.filter(is_active=True)
 
-    def visible_to(self, user) -> "ProductQuerySet":
-        return self if getattr(user, "is_staff", False) else self.active()
-
     def search(self, text: str) -> "ProductQuerySet":
         """Full-text search on PostgreSQL (ranked), a case-insensitive match elsewhere."""
         text = text.strip()
@@ -127,9 +124,6 @@ class Product(TimeStampedModel):
 class ProductVariantQuerySet(models.QuerySet["ProductVariant"]):
     def active(self) -> "ProductVariantQuerySet":
         return self.filter(is_active=True, product__is_active=True)
-
-    def visible_to(self, user) -> "ProductVariantQuerySet":
-        return self if getattr(user, "is_staff", False) else self.active()
 
 
 class ProductVariant(TimeStampedModel):

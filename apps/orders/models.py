@@ -28,14 +28,9 @@ TRANSITIONS: dict[str, set[str]] = {
     OrderStatus.REFUNDED: set(),
 }
 CUSTOMER_CANCELLABLE = {OrderStatus.PENDING, OrderStatus.PAID}
-# Statuses whose stock went back to the shelf.
-STOCK_RETURNED = {OrderStatus.CANCELLED}
 
 
 class OrderQuerySet(models.QuerySet["Order"]):
-    def of_buyer(self, user) -> "OrderQuerySet":
-        return self.filter(user_id=user.pk) if user.is_authenticated else self.none()
-
     def paid(self) -> "OrderQuerySet":
         """Orders that count as revenue: paid at some point, not cancelled or refunded."""
         return self.filter(paid_at__isnull=False).exclude(

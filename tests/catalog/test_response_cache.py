@@ -89,11 +89,19 @@ def test_other_operations_are_never_cached(cached, query):
 def test_signed_in_requests_bypass_the_cache(cached):
     from tests.accounts.factories import UserFactory
 
+    from apps.accounts.services import token_create
+
     ProductVariantFactory()
+    user = UserFactory()
     client = Client()
-    client.force_login(UserFactory())
-    assert "X-Cache" not in post(client, CATALOG)
-    assert "X-Cache" not in post(Client(), CATALOG, Authorization="Bearer nope")
+    client.force_login(user)
+    by_session = post(client, CATALOG)
+    assert by_session.status_code == 200
+    assert "X-Cache" not in by_session
+    _, key = token_create(user=user)
+    by_token = post(Client(), CATALOG, Authorization=f"Bearer {key}")
+    assert by_token.status_code == 200
+    assert "X-Cache" not in by_token
 
 
 @pytest.mark.django_db(transaction=True)
