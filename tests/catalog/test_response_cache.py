@@ -87,9 +87,8 @@ def test_other_operations_are_never_cached(cached, query):
 
 @pytest.mark.django_db(transaction=True)
 def test_signed_in_requests_bypass_the_cache(cached):
-    from tests.accounts.factories import UserFactory
-
     from apps.accounts.services import token_create
+    from tests.accounts.factories import UserFactory
 
     ProductVariantFactory()
     user = UserFactory()
