@@ -5,8 +5,12 @@ import strawberry_django
 from django.db.models import Max, Min, Q, QuerySet
 from strawberry import auto, relay
 
+from apps.core.fields import field as django_field
+from apps.core.fields import type as django_type
+from apps.core.rows import register_reader
 from apps.core.types import CountableConnection, Money, StablyOrderedField, node_pk
 
+from . import rows
 from .models import (
     Category,
     Product,
@@ -101,7 +105,7 @@ class CategoryFilter:
 # --- Types -------------------------------------------------------------------------------------
 
 
-@strawberry_django.type(ProductImage, name="ProductImage")
+@django_type(ProductImage, name="ProductImage")
 class ProductImageType(relay.Node):
     id: relay.NodeID[int]
     alt: auto
@@ -110,9 +114,18 @@ class ProductImageType(relay.Node):
     height: auto
 
     # ImageField reads its dimension fields when a row loads: deferring them costs a query each.
-    @strawberry_django.field(only=["image", "width", "height"])
+    @django_field(only=["image", "width", "height"])
     def url(self, info: strawberry.Info) -> str:
         return info.context.request.build_absolute_uri(self.image.url)
+
+    # Read models (apps/catalog/rows.py) resolve like instances.
+    @classmethod
+    def is_type_of(cls, obj, info: strawberry.Info) -> bool:
+        return isinstance(obj, (cls, ProductImage, rows.ProductImageRow))
+
+    @classmethod
+    def resolve_id(cls, root, *, info: strawberry.Info) -> str:
+        return str(root.pk)
 
     @classmethod
     def get_queryset(cls, queryset: QuerySet[ProductImage], info: strawberry.Info, **kwargs):
@@ -121,7 +134,7 @@ class ProductImageType(relay.Node):
         return queryset.filter(product__is_active=True)
 
 
-@strawberry_django.type(ProductVariant, name="ProductVariant")
+@django_type(ProductVariant, name="ProductVariant")
 class ProductVariantType(relay.Node):
     id: relay.NodeID[int]
     sku: auto
@@ -129,15 +142,15 @@ class ProductVariantType(relay.Node):
     is_active: auto
     product: "ProductType"
 
-    @strawberry_django.field(only=["price"])
+    @django_field(only=["price"])
     def price(self) -> Money:
         return Money.of(self.price)
 
-    @strawberry_django.field(only=["stock_quantity"])
+    @django_field(only=["stock_quantity"])
     def quantity_available(self) -> int:
         return self.stock_quantity
 
-    @strawberry_django.field(only=["stock_quantity", "is_active"])
+    @django_field(only=["stock_quantity", "is_active"])
     def in_stock(self) -> bool:
         return self.in_stock
 
@@ -148,7 +161,7 @@ class ProductVariantType(relay.Node):
         return queryset.filter(is_active=True, product__is_active=True)
 
 
-@strawberry_django.type(Product, name="Product")
+@django_type(Product, name="Product")
 class ProductType(relay.Node):
     id: relay.NodeID[int]
     name: auto
@@ -161,7 +174,7 @@ class ProductType(relay.Node):
     created_at: auto
     updated_at: auto
 
-    @strawberry_django.field(
+    @django_field(
         annotate={"min_price": min_price_expression(), "max_price": max_price_expression()}
     )
     def price_range(self) -> PriceRange:
@@ -176,12 +189,21 @@ class ProductType(relay.Node):
             start=Money.of(low or Decimal("0.00")), stop=Money.of(high or Decimal("0.00"))
         )
 
-    @strawberry_django.field(annotate={"has_stock": in_stock_expression()})
+    @django_field(annotate={"has_stock": in_stock_expression()})
     def in_stock(self) -> bool:
         if hasattr(self, "has_stock"):
             return self.has_stock
         # not loaded by a query, e.g. the product a mutation returns
         return self.variants.filter(is_active=True, stock_quantity__gt=0).exists()
+
+    # Read models (apps/catalog/rows.py) resolve like instances.
+    @classmethod
+    def is_type_of(cls, obj, info: strawberry.Info) -> bool:
+        return isinstance(obj, (cls, Product, rows.ProductRow))
+
+    @classmethod
+    def resolve_id(cls, root, *, info: strawberry.Info) -> str:
+        return str(root.pk)
 
     @classmethod
     def get_queryset(cls, queryset: QuerySet[Product], info: strawberry.Info, **kwargs):
@@ -190,7 +212,7 @@ class ProductType(relay.Node):
         return queryset.filter(is_active=True)
 
 
-@strawberry_django.type(Category, name="Category")
+@django_type(Category, name="Category")
 class CategoryType(relay.Node):
     id: relay.NodeID[int]
     name: auto
@@ -198,6 +220,15 @@ class CategoryType(relay.Node):
     description: auto
     parent: "CategoryType | None"
     children: list["CategoryType"]
+
+    # Read models (apps/catalog/rows.py) resolve like instances.
+    @classmethod
+    def is_type_of(cls, obj, info: strawberry.Info) -> bool:
+        return isinstance(obj, (cls, Category, rows.CategoryRow))
+
+    @classmethod
+    def resolve_id(cls, root, *, info: strawberry.Info) -> str:
+        return str(root.pk)
 
     @strawberry_django.connection(
         CountableConnection[ProductType],
@@ -208,3 +239,9 @@ class CategoryType(relay.Node):
     )
     def products(self) -> QuerySet[Product]:
         return Product.objects.in_categories([self.pk])
+
+
+@register_reader(Product, rows.PRODUCT)
+def _product_rows(products: QuerySet[Product], info: strawberry.Info, selections: list):
+    images = ProductImageType.get_queryset(ProductImage.objects.all(), info)
+    return rows.product_rows(products, images, selections)

@@ -10,11 +10,13 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from graphql import GraphQLError
 from strawberry import relay
+from strawberry_django import optimizer
 from strawberry_django.fields.field import StrawberryDjangoField
-from strawberry_django.optimizer import is_optimized_by_prefetching
+from strawberry_django.optimizer import is_optimized, is_optimized_by_prefetching
 from strawberry_django.relay import DjangoListConnection
 
 from .errors import CoreErrorCode
+from .rows import connection_reader, reads_rows
 
 _M = TypeVar("_M", bound=models.Model)
 CENT = Decimal("0.01")
@@ -53,6 +55,17 @@ class StablyOrderedField(StrawberryDjangoField):
     same name) would otherwise come back in any order, so a page could repeat or skip rows.
     """
 
+    def get_result(self, source, info, args, kwargs):
+        if info is not None and self.django_model and reads_rows(self.django_model, info):
+            # The page will be read as rows (CountableConnection): the optimizer's plan of
+            # instances and prefetches would go unused.
+            disabled = optimizer.optimizer.set(None)
+            try:
+                return super().get_result(source, info, args, kwargs)
+            finally:
+                optimizer.optimizer.reset(disabled)
+        return super().get_result(source, info, args, kwargs)
+
     def get_queryset(self, queryset, info, **kwargs):
         queryset = super().get_queryset(queryset, info, **kwargs)
         if is_optimized_by_prefetching(queryset):
@@ -87,7 +100,10 @@ def _check_cursor(name: str, cursor: str | None) -> None:
 
 @strawberry.type(name="Connection", description="A page of a list, with its total count.")
 class CountableConnection(DjangoListConnection[relay.NodeType]):
-    """A Relay connection whose page size errors clearly when out of bounds (1..100)."""
+    """A Relay connection whose page size errors clearly when out of bounds (1..100).
+
+    A forward page whose selection a read model serves is read as rows (``apps.core.rows``).
+    """
 
     @classmethod
     def resolve_connection(
@@ -104,9 +120,26 @@ class CountableConnection(DjangoListConnection[relay.NodeType]):
                     f"Argument '{name}' must be between 0 and {limit}.",
                     code=CoreErrorCode.INVALID,
                 )
-        return super().resolve_connection(
-            nodes, info=info, before=before, after=after, first=first, last=last, **kwargs
+        reader = None
+        if (
+            isinstance(nodes, models.QuerySet)
+            and not is_optimized_by_prefetching(nodes)
+            and (last is None or not is_optimized(nodes))
+        ):
+            reader = connection_reader(nodes, info)
+        if reader is None:
+            return super().resolve_connection(
+                nodes, info=info, before=before, after=after, first=first, last=last, **kwargs
+            )
+        values, rows_from_values = reader
+        connection = super().resolve_connection(
+            values, info=info, before=before, after=after, first=first, last=last, **kwargs
         )
+        rows = rows_from_values([edge.node for edge in connection.edges])
+        for edge, row in zip(connection.edges, rows, strict=True):
+            edge.node = row
+        connection.nodes = nodes
+        return connection
 
 
 _PK = re.compile(r"[0-9]{1,18}")

@@ -1,0 +1,134 @@
+"""Read models for the hottest read-only pages: rows from ``.values()`` instead of model instances.
+
+A storefront's catalog page asks for a few columns of twenty products. Built from model
+instances, each product costs an instance, its category's instance, its images' instances and,
+for every relation, strawberry-django's queryset hooks. Built from rows (one ``.values()`` query
+and one for the related lists), the same page costs a fraction of that, and the GraphQL types
+resolve rows exactly as they resolve instances: a row carries the same attribute names.
+
+A connection reads rows only when every field the client selected is one its model's reader
+knows (``Spec``); any other selection takes the usual path through the optimizer. Filters,
+ordering, visibility rules and pagination stay in the queryset the reader receives.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+import strawberry
+from django.db import models
+from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
+
+# A selection the reader can serve: field name -> the spec of its sub-selection, LEAF for a
+# scalar, ANY for an object whose fields the reader does not need to know (``pageInfo``).
+Spec = dict[str, Any]
+LEAF = None
+ANY = object()
+
+
+class Row:
+    """One row of a read model: its attributes are the columns, named as the model's fields."""
+
+    def __init__(self, **values: Any) -> None:
+        self.__dict__.update(values)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.__dict__.get('pk')}>"
+
+
+def selection_fits(selections: list[Any], spec: Spec) -> bool:
+    """True when every field in ``selections`` (fragments included) is allowed by ``spec``."""
+    for selection in selections:
+        if isinstance(selection, (FragmentSpread, InlineFragment)):
+            if not selection_fits(selection.selections, spec):
+                return False
+            continue
+        assert isinstance(selection, SelectedField)
+        if selection.name == "__typename":
+            continue
+        if selection.name not in spec:
+            return False
+        sub_spec = spec[selection.name]
+        if sub_spec is ANY:
+            continue
+        if sub_spec is LEAF:
+            if selection.selections:
+                return False
+            continue
+        if not selection_fits(selection.selections, sub_spec):
+            return False
+    return True
+
+
+def selected(selections: list[Any], name: str) -> list[SelectedField]:
+    """The selections of field ``name`` (fragments included), every occurrence of it."""
+    found = []
+    for selection in selections:
+        if isinstance(selection, (FragmentSpread, InlineFragment)):
+            found.extend(selected(selection.selections, name))
+        elif selection.name == name:
+            found.append(selection)
+    return found
+
+
+def selected_names(selections: list[Any]) -> set[str]:
+    names: set[str] = set()
+    for selection in selections:
+        if isinstance(selection, (FragmentSpread, InlineFragment)):
+            names |= selected_names(selection.selections)
+        else:
+            names.add(selection.name)
+    return names
+
+
+# A reader turns a model's queryset, given the selected node fields (which fit its spec), into
+# the queryset of values to page through and the function that makes rows of a page of them.
+RowsFromValues = Callable[[list[dict[str, Any]]], list[Row]]
+Reader = Callable[
+    [models.QuerySet, strawberry.Info, list[Any]], tuple[models.QuerySet, RowsFromValues]
+]
+_readers: dict[type[models.Model], tuple[Spec, Reader]] = {}
+
+
+def register_reader(model: type[models.Model], spec: Spec) -> Callable[[Reader], Reader]:
+    """Register how to read ``model`` as rows, for node selections that fit ``spec``."""
+
+    def register(reader: Reader) -> Reader:
+        _readers[model] = (spec, reader)
+        return reader
+
+    return register
+
+
+_CONNECTION: Spec = {"edges": {"cursor": LEAF, "node": ANY}, "pageInfo": ANY, "totalCount": LEAF}
+
+
+def _node_selections(model: type[models.Model], info: strawberry.Info) -> list[Any] | None:
+    registered = _readers.get(model)
+    if registered is None:
+        return None
+    connection = info.selected_fields[0].selections
+    if not selection_fits(connection, _CONNECTION):
+        return None
+    node_selections = [
+        node_selection
+        for edges in selected(connection, "edges")
+        for node in selected(edges.selections, "node")
+        for node_selection in node.selections
+    ]
+    return node_selections if selection_fits(node_selections, registered[0]) else None
+
+
+def reads_rows(model: type[models.Model], info: strawberry.Info) -> bool:
+    """True when the connection resolving in ``info`` over ``model`` can be read as rows."""
+    return _node_selections(model, info) is not None
+
+
+def connection_reader(
+    nodes: models.QuerySet, info: strawberry.Info
+) -> tuple[models.QuerySet, RowsFromValues] | None:
+    """How to read a connection over ``nodes`` as rows, if its selection allows it."""
+    node_selections = _node_selections(nodes.model, info)
+    if node_selections is None:
+        return None
+    reader = _readers[nodes.model][1]
+    return reader(nodes, info, node_selections)
