@@ -9,6 +9,7 @@ from strawberry_django.optimizer import optimize
 from apps.accounts.models import Address
 from apps.accounts.types import AddressType
 from apps.cart.services import cart_for
+from apps.core.rows import selected_names
 from apps.core.types import node_pk, not_found, resolve_id
 from schema.permissions import HasPerm, IsAuthenticated
 
@@ -22,7 +23,18 @@ OrderPayload = Annotated[
 ]
 
 
+# Order fields read from other tables; every other field is a column of the order itself.
+_RELATIONS = {"user", "lines", "events", "payment"}
+
+
 def _payload(info: strawberry.Info, order: Order) -> Order:
+    """The order a mutation just wrote, read back with what the client selected.
+
+    The service's instance holds every column as written; only a selection that reaches into
+    related rows needs the optimized read.
+    """
+    if selected_names(info.selected_fields[0].selections).isdisjoint(_RELATIONS):
+        return order
     return optimize(Order.objects.filter(pk=order.pk), info).get()
 
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 from apps.accounts.models import Address
 from apps.accounts.services import ADDRESS_FIELDS, address_snapshot
 from apps.cart.errors import CartErrorCode
-from apps.cart.models import Cart
+from apps.cart.models import Cart, CartLine
 from apps.catalog import services as catalog_services
 from apps.core.errors import CoreErrorCode
 from apps.notifications.services import notify_order_placed, notify_order_status
@@ -87,7 +87,10 @@ def checkout_complete(
     if not idempotency_key or len(idempotency_key) > 128:
         raise _error("idempotencyKey", "Give a key of 1 to 128 characters.", CoreErrorCode.INVALID)
     key = buyer_key(user=user, cart=cart, cart_token=cart_token)
-    if existing := _existing(key, idempotency_key):
+    # A guest's key is bound to the cart, and an active cart has placed no order yet (placing
+    # one converts it, under the cart's lock): only customers, whose key spans their carts, and
+    # callers without an active cart can be retrying a placed order.
+    if (cart is None or user.is_authenticated) and (existing := _existing(key, idempotency_key)):
         return existing
     if cart is None:
         raise _error("cartToken", "No cart found with this token.", CoreErrorCode.NOT_FOUND)
@@ -128,6 +131,22 @@ def checkout_complete(
         raise
 
 
+def _lock_cart(cart: Cart) -> tuple[Cart, list[CartLine]]:
+    """Lock the cart's row and read it with its lines, in one query (two for an empty cart).
+
+    Under the lock no other checkout of this cart and no cart mutation can interleave.
+    """
+    lines = list(
+        CartLine.objects.filter(cart_id=cart.pk)
+        .select_related("cart")
+        .select_for_update(of=("cart",))
+        .order_by("pk")
+    )
+    if lines:
+        return lines[0].cart, lines
+    return Cart.objects.select_for_update().get(pk=cart.pk), []
+
+
 @transaction.atomic
 def _place_order(
     *,
@@ -141,12 +160,11 @@ def _place_order(
     idempotency_key: str,
     note: str,
 ) -> Order:
-    cart = Cart.objects.select_for_update().get(pk=cart.pk)
+    cart, lines = _lock_cart(cart)
     if cart.status != Cart.Status.ACTIVE:
         if existing := _existing(key, idempotency_key):
             return existing
         raise _error("cartToken", "This cart was already checked out.", CoreErrorCode.NOT_FOUND)
-    lines = list(cart.lines.order_by("pk"))
     if not lines:
         raise _error(None, "The cart is empty.", CartErrorCode.CART_EMPTY)
     number = _new_number()
