@@ -68,7 +68,14 @@ _PRODUCT_COLUMNS = {
     "updatedAt": "updated_at",
 }
 _CATEGORY_COLUMNS = {"name": "name", "slug": "slug", "description": "description"}
-_IMAGE_COLUMNS = ("pk", "image", "alt", "sort_order", "width", "height")
+_IMAGE_COLUMNS = {
+    "id": "pk",
+    "url": "image",
+    "alt": "alt",
+    "width": "width",
+    "height": "height",
+    "sortOrder": "sort_order",
+}
 _IMAGE_FIELD = ProductImage._meta.get_field("image")
 
 
@@ -83,7 +90,8 @@ def _price_and_stock() -> dict[str, Any]:
 
 
 def _image_row(values: dict[str, Any]) -> ProductImageRow:
-    values["image"] = FieldFile(None, _IMAGE_FIELD, values["image"])
+    if "image" in values:
+        values["image"] = FieldFile(None, _IMAGE_FIELD, values["image"])
     return ProductImageRow(**values)
 
 
@@ -125,10 +133,19 @@ def product_rows(
 
     with_images = "images" in names
     images_in_query = with_images and connection.vendor == "postgresql"
+    image_columns = []
+    if with_images:
+        image_names = {
+            name
+            for image in selected(selections, "images")
+            for name in selected_names(image.selections)
+        }
+        image_columns = [column for name, column in _IMAGE_COLUMNS.items() if name in image_names]
+        image_columns = image_columns or ["pk"]  # only __typename
     if images_in_query:
         annotations["image_values"] = ArraySubquery(
             images.filter(product=OuterRef("pk")).values(
-                json=JSONObject(**{column: column for column in _IMAGE_COLUMNS})
+                json=JSONObject(**{column: column for column in image_columns})
             )
         )
         columns.append("image_values")
@@ -150,7 +167,7 @@ def product_rows(
             by_product: dict[int, list[ProductImageRow]] = {row.pk: [] for row in rows}
             if by_product:
                 page_images = images.filter(product_id__in=by_product).values(
-                    "product_id", *_IMAGE_COLUMNS
+                    "product_id", *image_columns
                 )
                 for image in page_images:
                     by_product[image.pop("product_id")].append(_image_row(image))

@@ -2,12 +2,12 @@
 
 strawberry-django marks every field as needing its full resolver path: an ``Info`` object,
 argument parsing, the extension chain and a look-up of the model attribute's descriptor, about
-twice the cost of a plain strawberry field. For a field that only reads a loaded column or calls
-a method of the row (``priceRange``, ``inStock``), none of that is needed, so ``DjangoField``
-takes strawberry's basic-field path instead. Relations, fields with arguments, permission
-extensions, async resolvers and resolvers that ask for ``info`` keep the full path (they need
-the queryset hooks and the request). On a read model's row (``apps.core.rows``) a relation is
-an attribute the row already holds.
+twice the cost of a plain strawberry field. For a field that only reads a loaded column or a
+foreign key, or calls a method of the row (``priceRange``, ``inStock``), none of that is needed,
+so ``DjangoField`` takes strawberry's basic-field path instead. Lists of related rows, fields
+with arguments, permission extensions, async resolvers and resolvers that ask for ``info`` keep
+the full path (they need the queryset hooks and the request). On a read model's row
+(``apps.core.rows``) a relation is an attribute the row already holds.
 
 The optimizer is unaffected: it reads the fields' hints (``only``, ``annotate``) from the type
 when it plans the root query, not when a field resolves.
@@ -17,6 +17,7 @@ import functools
 from typing import Any
 
 import strawberry_django
+from django.core.exceptions import FieldDoesNotExist
 from django.db.models.fields.files import FieldFile
 from strawberry.types.base import StrawberryList, StrawberryOptional
 from strawberry_django.fields.field import StrawberryDjangoField
@@ -40,14 +41,29 @@ class DjangoField(StrawberryDjangoField):
 
     @functools.cached_property
     def _is_plain(self) -> bool:
-        if self.is_relation or self.extensions or self.arguments or self.is_async:
+        if self.extensions or self.arguments or self.is_async:
             return False
+        if self.is_relation:
+            # A foreign key reads its row as an attribute (joined by the optimizer); the other
+            # relations are querysets that need the type's visibility rule.
+            return self.base_resolver is None and self._is_foreign_key()
         resolver = self.base_resolver
         if resolver is not None and (
             resolver.info_parameter is not None or resolver.root_parameter is not None
         ):
             return False
         return _returns_plain_value(self)
+
+    def _is_foreign_key(self) -> bool:
+        if self.origin_django_type is None:
+            return False
+        try:
+            field = self.origin_django_type.model._meta.get_field(
+                self.django_name or self.python_name
+            )
+        except FieldDoesNotExist:
+            return False
+        return field.concrete and (field.many_to_one or field.one_to_one)
 
     def get_result(self, source: Any, info: Any, args: list[Any], kwargs: dict[str, Any]) -> Any:
         if isinstance(source, Row) and self.base_resolver is None:
