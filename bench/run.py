@@ -8,13 +8,13 @@ is taken within the same run. SQL queries per request are counted in-process (Dj
 client against the same database and settings). Writes bench/results/latest.{md,json,png}.
 
 Every option has an environment variable: BENCH_PRODUCTS (1000), BENCH_DURATION (10 s per run),
-BENCH_CONNECTIONS (8), BENCH_THREADS (2, wrk threads), BENCH_WORKERS (2), BENCH_MAX_REQUESTS (0:
-no worker recycling during the runs), BENCH_TOOL (wrk or locust; default: wrk when installed),
-BENCH_CHECKOUT_CARTS (guest carts made for checkoutComplete; default: enough for 250 orders/s),
-BENCH_RETRIES (1: a run during which other processes used more than 0.25 cores is run again, after
-waiting up to BENCH_QUIET_WAIT seconds, 20, for a quiet machine),
-DATABASE_URL (postgres://postgres@127.0.0.1:5432/silkcart_bench), CACHE_URL
-(redis://127.0.0.1:6379/14).
+BENCH_CONNECTIONS (8), BENCH_THREADS (2, wrk threads), BENCH_WORKERS (2), BENCH_PAIRS (3: floor
+and catalog runs in turn), BENCH_MAX_REQUESTS (0: no worker recycling during the runs),
+BENCH_TOOL (wrk or locust; default: wrk when installed), BENCH_CHECKOUT_CARTS (guest carts made
+for checkoutComplete; default: enough for 250 orders/s), BENCH_RETRIES (1: a run during which
+other processes used more than 0.25 cores is run again, after waiting up to BENCH_QUIET_WAIT
+seconds, 20, for a quiet machine), DATABASE_URL (postgres://postgres@127.0.0.1:5432/silkcart_bench),
+CACHE_URL (redis://127.0.0.1:6379/14).
 """
 
 import argparse
@@ -81,6 +81,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=_env_int("BENCH_WORKERS", 2))
     parser.add_argument("--max-requests", type=int, default=_env_int("BENCH_MAX_REQUESTS", 0))
     parser.add_argument("--checkout-carts", type=int, default=_env_int("BENCH_CHECKOUT_CARTS", 0))
+    parser.add_argument("--pairs", type=int, default=_env_int("BENCH_PAIRS", 3))
     parser.add_argument("--retries", type=int, default=_env_int("BENCH_RETRIES", 1))
     parser.add_argument("--quiet-wait", type=int, default=_env_int("BENCH_QUIET_WAIT", 20))
     parser.add_argument("--tool", choices=["wrk", "locust"], default=os.environ.get("BENCH_TOOL"))
@@ -417,14 +418,21 @@ def aggregate(runs: list[dict]) -> dict:
     }
 
 
-def ratio(runs: list[dict], floors: list[dict], adjacent: float) -> tuple[float, str]:
-    """The runs' req/s over the floor's, with the runs under the CPU limit on both sides when
-    there are some; otherwise the mean ratio of adjacent runs (which saw the same load)."""
-    quiet = [r["rps"] for r in runs if r["other_cpu_cores"] <= OTHER_CPU_LIMIT]
-    quiet_floors = [r["rps"] for r in floors if r["other_cpu_cores"] <= OTHER_CPU_LIMIT]
-    if quiet and quiet_floors:
-        return statistics.mean(quiet) / statistics.mean(quiet_floors), "quiet runs"
-    return adjacent, "adjacent runs, machine busy"
+def ratio(pairs: list[tuple[dict, dict]]) -> tuple[float, str]:
+    """The median of run/floor over pairs of adjacent runs (each pair saw the same machine):
+    over the pairs where other processes stayed under the CPU limit, when there are some."""
+    quiet = [
+        (floor, run)
+        for floor, run in pairs
+        if max(floor["other_cpu_cores"], run["other_cpu_cores"]) <= OTHER_CPU_LIMIT
+    ]
+    chosen = quiet or pairs
+    basis = (
+        f"median of {len(chosen)} quiet adjacent pairs"
+        if quiet
+        else (f"median of {len(chosen)} adjacent pairs, machine busy")
+    )
+    return statistics.median(run["rps"] / floor["rps"] for floor, run in chosen), basis
 
 
 ORDER = ["floor", "catalog", "catalog_cached", "product", "cartLinesAdd", "checkoutComplete"]
@@ -489,12 +497,12 @@ def markdown(report: dict) -> str:
             "",
             results_table(report),
             "",
-            f"- catalog / floor: **{ratios['catalog_floor']:.2f}** (from the "
-            f"{ratios['catalog_floor_basis']}; runs alternated with the floor on the same "
-            f"server, run by run: {pairs})",
+            f"- catalog / floor: **{ratios['catalog_floor']:.2f}** ({ratios['catalog_floor_basis']}"
+            f"; each catalog run right after a floor run on the same server, pair by pair: "
+            f"{pairs})",
             f"- catalog (response cache) / floor: **{ratios['cached_catalog_floor']:.2f}** "
-            f"(from the {ratios['cached_catalog_floor_basis']}; gunicorn restarted with "
-            f"`CATALOG_CACHE=true`, after a floor run: {ratios['cached_catalog_floor_pair']:.2f})",
+            f"(gunicorn restarted with `CATALOG_CACHE=true`, right after a floor run"
+            f"{'' if 'busy' not in ratios['cached_catalog_floor_basis'] else ', machine busy'})",
             f"- checkoutComplete: **{ops['checkoutComplete']['orders_per_second']:,.0f} orders/s** "
             "(guest carts of one line, each checked out once)",
             "",
@@ -593,7 +601,7 @@ def main() -> None:
         problems += verify_parity(server.port)
         for name in ("floor", "catalog", "product", "cartLinesAdd"):
             run_load(operations[name], server, args, WARMUP_SECONDS, workdir)
-        for name in ("floor", "catalog", "floor", "catalog", "product", "cartLinesAdd"):
+        for name in ("floor", "catalog") * args.pairs + ("product", "cartLinesAdd"):
             measure(operations[name], server)
         measure(operations["checkoutComplete"], server)
 
@@ -631,10 +639,11 @@ def main() -> None:
     placed = (checkout["requests"] - checkout["errors"]) / max(checkout["requests"], 1)
     report_ops["checkoutComplete"]["orders_per_second"] = round(checkout["rps"] * placed, 1)
     floor_a, floor_b = runs["floor"][:cached_floor_start], runs["floor"][cached_floor_start:]
-    pairs = [c["rps"] / f["rps"] for f, c in zip(floor_a, runs["catalog"], strict=True)]
+    adjacent = list(zip(floor_a, runs["catalog"], strict=True))
+    pairs = [c["rps"] / f["rps"] for f, c in adjacent]
     cached_pair = runs["catalog_cached"][0]["rps"] / floor_b[0]["rps"]
-    catalog_floor, basis = ratio(runs["catalog"], runs["floor"], statistics.mean(pairs))
-    cached_floor, cached_basis = ratio(runs["catalog_cached"], runs["floor"], cached_pair)
+    catalog_floor, basis = ratio(adjacent)
+    cached_floor, cached_basis = ratio([(floor_b[0], runs["catalog_cached"][0])])
     report = {
         "date": common.now_iso(),
         "machine": machine,

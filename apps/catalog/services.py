@@ -416,14 +416,23 @@ def _lock_variants(pks) -> list[ProductVariant]:
 
 @transaction.atomic(savepoint=False)  # part of the caller's transaction (checkout)
 def stock_allocate(
-    *, quantities: dict[int, int], reason: str, actor=None
+    *,
+    quantities: dict[int, int],
+    reason: str,
+    actor=None,
+    locked: dict[int, ProductVariant] | None = None,
 ) -> dict[int, ProductVariant]:
     """Take ``quantities`` (variant id → units) off the shelf, all or nothing.
 
     Every variant must still be on sale (``variant_unavailable``) and have the units
     (``insufficient_stock``). Returns the locked variants, by id, with their new stock.
+    ``locked``: the variants (with their product), by id, when the caller already locked their
+    rows in id order in this transaction; otherwise they are locked here.
     """
-    variants = {variant.pk: variant for variant in _lock_variants(quantities)}
+    if locked is not None:
+        variants = locked
+    else:
+        variants = {variant.pk: variant for variant in _lock_variants(quantities)}
     for pk in sorted(quantities):
         variant = variants.get(pk)
         if variant is None or not (variant.is_active and variant.product.is_active):

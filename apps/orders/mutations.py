@@ -8,7 +8,6 @@ from strawberry_django.optimizer import optimize
 
 from apps.accounts.models import Address
 from apps.accounts.types import AddressType
-from apps.cart.services import cart_for
 from apps.core.rows import selected_names
 from apps.core.types import node_pk, not_found, resolve_id
 from schema.permissions import HasPerm, IsAuthenticated
@@ -64,8 +63,6 @@ class OrderMutation:
         if input.shipping_address_id is not None:
             saved_address = _own_address(user, input.shipping_address_id)
         order = services.checkout_complete(
-            # None when no active cart is reachable: only a retry of a placed order succeeds.
-            cart=cart_for(token=input.cart_token, user=user),
             cart_token=input.cart_token,
             user=user,
             payment_method=input.payment_method.value,

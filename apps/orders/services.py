@@ -8,13 +8,15 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
 from apps.accounts.models import Address
 from apps.accounts.services import ADDRESS_FIELDS, address_snapshot
 from apps.cart.errors import CartErrorCode
-from apps.cart.models import Cart, CartLine
+from apps.cart.models import Cart
+from apps.cart.services import cart_for
 from apps.catalog import services as catalog_services
 from apps.core.errors import CoreErrorCode
 from apps.notifications.services import notify_order_placed, notify_order_status
@@ -65,35 +67,81 @@ def _existing(key: str | None, idempotency_key: str) -> Order | None:
 
 def checkout_complete(
     *,
-    cart: Cart | None,
     user,
     payment_method: str,
     idempotency_key: str,
+    cart: Cart | None = None,
+    cart_token: UUID | None = None,
     email: str | None = None,
     shipping_address: dict | None = None,
     saved_address: Address | None = None,
     billing_address: dict | None = None,
     note: str = "",
-    cart_token: UUID | None = None,
 ) -> Order:
     """Turn the cart into an order, or return the order this buyer already placed with this key.
 
-    ``cart`` is the active cart the caller may reach, or ``None`` when there is none (e.g. it
-    was converted by the first attempt of a retried request): then only a retry succeeds, by
-    the customer or by the guest holding ``cart_token``. ``saved_address`` is an entry of the
-    buyer's address book (resolved by the caller), used instead of ``shipping_address``.
+    The cart is ``cart`` when the caller holds it, else the active cart the caller may reach:
+    a guest's by ``cart_token``, a customer's by their account (or their ``cart_token``). It is
+    found and locked inside the transaction. Without a reachable active cart (e.g. the first
+    attempt of a retried request converted it) only a retry succeeds, by the customer or by the
+    guest holding ``cart_token``. ``saved_address`` is an entry of the buyer's address book
+    (resolved by the caller), used instead of ``shipping_address``.
     """
     idempotency_key = (idempotency_key or "").strip()
     if not idempotency_key or len(idempotency_key) > 128:
         raise _error("idempotencyKey", "Give a key of 1 to 128 characters.", CoreErrorCode.INVALID)
     key = buyer_key(user=user, cart=cart, cart_token=cart_token)
-    # A guest's key is bound to the cart, and an active cart has placed no order yet (placing
-    # one converts it, under the cart's lock): only customers, whose key spans their carts, and
-    # callers without an active cart can be retrying a placed order.
-    if (cart is None or user.is_authenticated) and (existing := _existing(key, idempotency_key)):
+    # A customer's key spans their carts: a retry may come with a new cart. A guest's key is
+    # bound to the cart, whose state the transaction reads under its lock.
+    if user.is_authenticated and (existing := _existing(key, idempotency_key)):
         return existing
-    if cart is None:
-        raise _error("cartToken", "No cart found with this token.", CoreErrorCode.NOT_FOUND)
+    try:
+        email, shipping, billing = _details(
+            user=user,
+            email=email,
+            shipping_address=shipping_address,
+            saved_address=saved_address,
+            billing_address=billing_address,
+        )
+    except ValidationError:
+        # Without a cart to check out, that is what the caller needs to hear (or its order,
+        # when this is a retry that left out the details).
+        if cart is None and cart_for(token=cart_token, user=user) is None:
+            if existing := _existing(key, idempotency_key):
+                return existing
+            raise _error(
+                "cartToken", "No cart found with this token.", CoreErrorCode.NOT_FOUND
+            ) from None
+        raise
+    try:
+        return _place_order(
+            cart=cart,
+            cart_token=cart_token,
+            user=user,
+            email=email,
+            shipping=shipping,
+            billing=billing,
+            payment_method=payment_method,
+            key=key,
+            idempotency_key=idempotency_key,
+            note=(note or "").strip(),
+        )
+    except IntegrityError:
+        # Two requests with the same key raced: the unique constraint let one order through.
+        if existing := _existing(key, idempotency_key):
+            return existing
+        raise
+
+
+def _details(
+    *,
+    user,
+    email: str | None,
+    shipping_address: dict | None,
+    saved_address: Address | None,
+    billing_address: dict | None,
+) -> tuple[str, dict, dict]:
+    """The order's email and its shipping and billing addresses, checked."""
     email = (email or "").strip().lower()
     if user.is_authenticated:
         email = email or user.email.strip().lower()
@@ -112,45 +160,45 @@ def checkout_complete(
     billing = (
         address_snapshot(billing_address, field="billingAddress") if billing_address else shipping
     )
-    try:
-        return _place_order(
-            cart=cart,
-            user=user,
-            email=email,
-            shipping=shipping,
-            billing=billing,
-            payment_method=payment_method,
-            key=key,
-            idempotency_key=idempotency_key,
-            note=(note or "").strip(),
-        )
-    except IntegrityError:
-        # Two requests with the same key raced: the unique constraint let one order through.
-        if existing := _existing(key, idempotency_key):
-            return existing
-        raise
+    return email, shipping, billing
 
 
-def _lock_cart(cart: Cart) -> tuple[Cart, list[CartLine]]:
-    """Lock the cart's row and read it with its lines, in one query (two for an empty cart).
+def _lock_cart(*, cart: Cart | None, token: UUID | None, user) -> tuple[Cart | None, list]:
+    """The cart to check out, locked, with its lines and their variants, locked, in two queries.
 
-    Under the lock no other checkout of this cart and no cart mutation can interleave.
+    The cart's lock keeps other checkouts of this cart and every cart mutation out, and the
+    lines are read after it is held (in a statement of their own, so that they include what a
+    mutation committed while this transaction waited). The variants are locked in id order, so
+    that two buyers never deadlock. ``None`` when the caller reaches no active cart.
     """
+    if cart is not None:
+        reach = Q(pk=cart.pk)
+    elif token is not None:
+        reach = Q(token=token, status=Cart.Status.ACTIVE)
+    elif user.is_authenticated:
+        reach = Q(user=user, status=Cart.Status.ACTIVE)
+    else:
+        return None, []
+    found = Cart.objects.select_for_update().filter(reach).first()
+    if found is None or (cart is None and found.user_id not in (None, user.pk)):
+        return None, []  # none, or another customer's cart: as if it did not exist
     lines = list(
-        CartLine.objects.filter(cart_id=cart.pk)
-        .select_related("cart")
-        .select_for_update(of=("cart",))
-        .order_by("pk")
+        found.lines.all()
+        # every line holds a variant (a CHECK): this makes its join inner, as FOR UPDATE needs
+        .filter(variant__sku__isnull=False)
+        .select_related("variant__product")
+        .select_for_update(of=("variant",))
+        .order_by("variant_id")
     )
-    if lines:
-        return lines[0].cart, lines
-    return Cart.objects.select_for_update().get(pk=cart.pk), []
+    lines.sort(key=lambda line: line.pk)
+    return found, lines
 
 
 @transaction.atomic
 def _place_order(
     *,
-    cart: Cart,
+    cart: Cart | None,
+    cart_token: UUID | None,
     user,
     email: str,
     shipping: dict,
@@ -160,11 +208,14 @@ def _place_order(
     idempotency_key: str,
     note: str,
 ) -> Order:
-    cart, lines = _lock_cart(cart)
-    if cart.status != Cart.Status.ACTIVE:
+    held, lines = _lock_cart(cart=cart, token=cart_token, user=user)
+    if held is None or held.status != Cart.Status.ACTIVE:
         if existing := _existing(key, idempotency_key):
             return existing
+        if held is None:
+            raise _error("cartToken", "No cart found with this token.", CoreErrorCode.NOT_FOUND)
         raise _error("cartToken", "This cart was already checked out.", CoreErrorCode.NOT_FOUND)
+    cart = held
     if not lines:
         raise _error(None, "The cart is empty.", CartErrorCode.CART_EMPTY)
     number = _new_number()
@@ -172,6 +223,7 @@ def _place_order(
         quantities={line.variant_id: line.quantity for line in lines},
         reason=f"Order {number}",
         actor=user if user.is_authenticated else None,
+        locked={line.variant_id: line.variant for line in lines},
     )
     order_lines = []
     for line in lines:

@@ -376,6 +376,50 @@ def test_a_failure_after_the_stock_was_taken_leaves_everything_as_before(monkeyp
     assert len(mail.outbox) == 1
 
 
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_checkout_waiting_for_the_cart_sees_the_lines_a_cart_mutation_committed():
+    cup = ProductVariantFactory(stock_quantity=5)
+    saucer = ProductVariantFactory(stock_quantity=5)
+    cart = new_cart((cup, 1))
+    holding, release = threading.Event(), threading.Event()
+
+    def add_a_line_slowly():
+        # What cartLinesAdd does: lock the cart, change its lines, commit.
+        with transaction.atomic():
+            Cart.objects.select_for_update().get(pk=cart.pk)
+            holding.set()
+            release.wait(timeout=TIMEOUT)
+            CartLine.objects.create(cart=cart, variant=saucer, quantity=2)
+            line = CartLine.objects.get(cart=cart, variant=cup)
+            line.quantity = 3
+            line.save()
+
+    def checkout_while_the_cart_is_held():
+        holding.wait(timeout=TIMEOUT)
+        release_later = threading.Timer(0.5, release.set)  # once the checkout waits for the lock
+        release_later.start()
+        return services.checkout_complete(
+            cart_token=cart.token,
+            user=AnonymousUser(),
+            payment_method="CASH_ON_DELIVERY",
+            idempotency_key="late-lines",
+            email=GUEST_EMAIL,
+            shipping_address=ADDRESS,
+        )
+
+    mutation, order = run_together([add_a_line_slowly, checkout_while_the_cart_is_held])
+
+    assert mutation is None
+    assert isinstance(order, Order), order
+    lines = dict(OrderLine.objects.filter(order=order).values_list("variant_id", "quantity"))
+    assert lines == {cup.pk: 3, saucer.pk: 2}
+    assert list(ProductVariant.objects.order_by("pk").values_list("stock_quantity", flat=True)) == [
+        2,
+        3,
+    ]
+
+
 # --- 5. The database guard -----------------------------------------------------------------------
 
 

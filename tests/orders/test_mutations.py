@@ -480,11 +480,11 @@ def test_a_guest_checkout_runs_a_fixed_number_of_queries(gql, size, django_asser
 
     # Counted under the `db` fixture, so that the email, sent on commit, is not in the count.
     # The test's own transaction turns the service's transaction into a SAVEPOINT and its
-    # RELEASE: 2 of these 15 queries are BEGIN and COMMIT in a real request. The others: the
-    # cart; the cart locked with its lines; the variants locked, their stock and their
+    # RELEASE: 2 of these 14 queries are BEGIN and COMMIT in a real request. The others: the
+    # cart found and locked; its lines read with their variants, locked; the stock and its
     # movements; the order, its lines, the cart converted, the payment, the PLACED event; the
     # order read back with its payment, its lines and their variants.
-    with django_assert_num_queries(15):
+    with django_assert_num_queries(14):
         response = gql(COUNTED_CHECKOUT, {"input": guest_input(cart)})
 
     data = response.data["checkoutComplete"]
@@ -504,10 +504,10 @@ def test_a_customer_checkout_runs_a_fixed_number_of_queries(
         shippingAddress=None, shippingAddressId=to_base64("Address", address.pk)
     )
 
-    # The guest's 15, plus the bearer token with its user, the address of the book, the
+    # The guest's 14, plus the bearer token with its user, the address of the book, the
     # idempotency look-up (a customer's key spans their carts) and the in-app notification:
-    # 19, and 17 in a real request (see above).
-    with django_assert_num_queries(19):
+    # 18, and 16 in a real request (see above).
+    with django_assert_num_queries(18):
         response = api(COUNTED_CHECKOUT, {"input": checkout_input})
 
     data = response.data["checkoutComplete"]
@@ -523,9 +523,9 @@ def test_a_checkout_asking_only_for_the_order_s_columns_reads_nothing_back(
       __typename ... on Order { id number token status email total { amount } createdAt }
     } }"""
 
-    # The 15 of a guest checkout without the 3 of the read-back (the order with its payment,
+    # The 14 of a guest checkout without the 3 of the read-back (the order with its payment,
     # its lines, their variants).
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(11):
         response = gql(query, {"input": guest_input(cart)})
 
     data = response.data["checkoutComplete"]
