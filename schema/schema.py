@@ -37,6 +37,8 @@ from apps.orders.mutations import OrderMutation
 from apps.orders.queries import OrderQuery
 from apps.reports.queries import ReportQuery
 
+from .stack import run_in_roomy_frame
+
 
 class UnknownIdIsNull(FieldExtension):
     """``node(id:)`` answers null, as for an object you cannot see, when the id names no Node
@@ -166,6 +168,9 @@ def build_extensions() -> list:
 
 
 class SilkCartSchema(strawberry.Schema):
+    def execute_sync(self, *args, **kwargs):
+        return run_in_roomy_frame(super().execute_sync, args, kwargs)
+
     def process_errors(self, errors, execution_context=None) -> None:
         """Log only unexpected errors (with their traceback); a client's mistakes are not ours."""
         super().process_errors([e for e in errors if should_mask_error(e)], execution_context)
