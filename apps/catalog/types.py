@@ -7,7 +7,7 @@ from strawberry import auto, relay
 
 from apps.core.fields import field as django_field
 from apps.core.fields import type as django_type
-from apps.core.rows import register_reader
+from apps.core.rows import register_reader, resolves_rows
 from apps.core.types import CountableConnection, Money, StablyOrderedField, node_pk
 
 from . import rows
@@ -106,6 +106,7 @@ class CategoryFilter:
 
 
 @django_type(ProductImage, name="ProductImage")
+@resolves_rows(ProductImage, rows.ProductImageRow)
 class ProductImageType(relay.Node):
     id: relay.NodeID[int]
     alt: auto
@@ -117,15 +118,6 @@ class ProductImageType(relay.Node):
     @django_field(only=["image", "width", "height"])
     def url(self, info: strawberry.Info) -> str:
         return info.context.request.build_absolute_uri(self.image.url)
-
-    # Read models (apps/catalog/rows.py) resolve like instances.
-    @classmethod
-    def is_type_of(cls, obj, info: strawberry.Info) -> bool:
-        return isinstance(obj, (cls, ProductImage, rows.ProductImageRow))
-
-    @classmethod
-    def resolve_id(cls, root, *, info: strawberry.Info) -> str:
-        return str(root.pk)
 
     @classmethod
     def get_queryset(cls, queryset: QuerySet[ProductImage], info: strawberry.Info, **kwargs):
@@ -162,6 +154,7 @@ class ProductVariantType(relay.Node):
 
 
 @django_type(Product, name="Product")
+@resolves_rows(Product, rows.ProductRow)
 class ProductType(relay.Node):
     id: relay.NodeID[int]
     name: auto
@@ -196,15 +189,6 @@ class ProductType(relay.Node):
         # not loaded by a query, e.g. the product a mutation returns
         return self.variants.filter(is_active=True, stock_quantity__gt=0).exists()
 
-    # Read models (apps/catalog/rows.py) resolve like instances.
-    @classmethod
-    def is_type_of(cls, obj, info: strawberry.Info) -> bool:
-        return isinstance(obj, (cls, Product, rows.ProductRow))
-
-    @classmethod
-    def resolve_id(cls, root, *, info: strawberry.Info) -> str:
-        return str(root.pk)
-
     @classmethod
     def get_queryset(cls, queryset: QuerySet[Product], info: strawberry.Info, **kwargs):
         if _is_staff(info):
@@ -213,6 +197,7 @@ class ProductType(relay.Node):
 
 
 @django_type(Category, name="Category")
+@resolves_rows(Category, rows.CategoryRow)
 class CategoryType(relay.Node):
     id: relay.NodeID[int]
     name: auto
@@ -220,15 +205,6 @@ class CategoryType(relay.Node):
     description: auto
     parent: "CategoryType | None"
     children: list["CategoryType"]
-
-    # Read models (apps/catalog/rows.py) resolve like instances.
-    @classmethod
-    def is_type_of(cls, obj, info: strawberry.Info) -> bool:
-        return isinstance(obj, (cls, Category, rows.CategoryRow))
-
-    @classmethod
-    def resolve_id(cls, root, *, info: strawberry.Info) -> str:
-        return str(root.pk)
 
     @strawberry_django.connection(
         CountableConnection[ProductType],

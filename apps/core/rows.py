@@ -35,6 +35,24 @@ class Row:
         return f"<{type(self).__name__} {self.__dict__.get('pk')}>"
 
 
+def resolves_rows(model: type[models.Model], row_class: type[Row]):
+    """Class decorator, under strawberry-django's: the type resolves ``row_class`` rows as it
+    resolves ``model`` instances (GraphQL's type check, and the node id from ``pk``)."""
+
+    def decorate(cls):
+        def is_type_of(type_, obj, info) -> bool:
+            return isinstance(obj, (type_, model, row_class))
+
+        def resolve_id(type_, root, *, info) -> str:
+            return str(root.pk)
+
+        cls.is_type_of = classmethod(is_type_of)
+        cls.resolve_id = classmethod(resolve_id)
+        return cls
+
+    return decorate
+
+
 def selection_fits(selections: list[Any], spec: Spec) -> bool:
     """True when every field in ``selections`` (fragments included) is allowed by ``spec``."""
     for selection in selections:
