@@ -11,6 +11,7 @@ makes CPython map one 32 KiB chunk for it, and the whole execution below it fits
 of that chunk. One mapping per request, whatever the depth of the caller.
 """
 
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -22,9 +23,12 @@ _SOURCE = (
     f"        {' = '.join(f'_{index}' for index in range(ROOM))} = None\n"
     "    return function(*args, **kwargs)\n"
 )
-_namespace: dict[str, Any] = {}
-exec(compile(_SOURCE, __file__, "exec"), _namespace)  # noqa: S102  (generated above, constant)
+_CODE = next(
+    constant
+    for constant in compile(_SOURCE, __file__, "exec").co_consts
+    if isinstance(constant, types.CodeType)
+)
 
-run_in_roomy_frame: Callable[[Callable[..., Any], tuple, dict], Any] = _namespace[
-    "run_in_roomy_frame"
-]
+run_in_roomy_frame: Callable[[Callable[..., Any], tuple, dict], Any] = types.FunctionType(
+    _CODE, {"__builtins__": __builtins__}
+)
