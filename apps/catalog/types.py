@@ -5,8 +5,7 @@ import strawberry_django
 from django.db.models import Max, Min, Q, QuerySet
 from strawberry import auto, relay
 
-from apps.core.fields import field as django_field
-from apps.core.fields import type as django_type
+from apps.core.fields import django_field, django_type
 from apps.core.rows import register_reader, resolves_rows
 from apps.core.types import CountableConnection, Money, StablyOrderedField, node_pk
 

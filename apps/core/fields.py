@@ -79,5 +79,5 @@ class DjangoField(StrawberryDjangoField):
         return value
 
 
-type = functools.partial(strawberry_django.type, field_cls=DjangoField)
-field = functools.partial(strawberry_django.field, field_cls=DjangoField)
+django_type = functools.partial(strawberry_django.type, field_cls=DjangoField)
+django_field = functools.partial(strawberry_django.field, field_cls=DjangoField)

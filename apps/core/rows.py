@@ -2,9 +2,10 @@
 
 A storefront's catalog page asks for a few columns of twenty products. Built from model
 instances, each product costs an instance, its category's instance, its images' instances and,
-for every relation, strawberry-django's queryset hooks. Built from rows (one ``.values()`` query
-and one for the related lists), the same page costs a fraction of that, and the GraphQL types
-resolve rows exactly as they resolve instances: a row carries the same attribute names.
+for every relation, strawberry-django's queryset hooks. Built from rows (one ``.values()`` query,
+the related lists in it as subqueries or in a second query), the same page costs a fraction of
+that, and the GraphQL types resolve rows as they resolve instances: a row carries the same
+attribute names.
 
 A connection reads rows only when every field the client selected is one its model's reader
 knows (``Spec``); any other selection takes the usual path through the optimizer. Filters,
