@@ -56,6 +56,12 @@ def log(message: str) -> None:
     print(message, flush=True)
 
 
+def env_int(name: str, default: int) -> int:
+    """An integer option from the environment; ``default`` when unset or empty."""
+    value = os.environ.get(name, "").strip()
+    return int(value) if value else default
+
+
 # --- Django and the database -------------------------------------------------------------------
 
 

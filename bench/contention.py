@@ -14,7 +14,6 @@ CACHE_URL (redis://127.0.0.1:6379/14).
 
 import argparse
 import json
-import os
 import sys
 import threading
 import time
@@ -26,22 +25,17 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import common
-from bench.common import log
+from bench.common import env_int, log
 
 P99_TARGET_MS = 500
 
 
-def _env_int(name: str, default: int) -> int:
-    value = os.environ.get(name, "").strip()
-    return int(value) if value else default
-
-
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--units", type=int, default=_env_int("BENCH_CONTENTION_UNITS", 50))
-    parser.add_argument("--buyers", type=int, default=_env_int("BENCH_CONTENTION_BUYERS", 1000))
-    parser.add_argument("--concurrency", type=int, default=_env_int("BENCH_CONCURRENCY", 50))
-    parser.add_argument("--workers", type=int, default=_env_int("BENCH_WORKERS", 2))
+    parser.add_argument("--units", type=int, default=env_int("BENCH_CONTENTION_UNITS", 50))
+    parser.add_argument("--buyers", type=int, default=env_int("BENCH_CONTENTION_BUYERS", 1000))
+    parser.add_argument("--concurrency", type=int, default=env_int("BENCH_CONCURRENCY", 50))
+    parser.add_argument("--workers", type=int, default=env_int("BENCH_WORKERS", 2))
     parser.add_argument("--output-dir", type=Path, default=common.RESULTS)
     parser.add_argument("--allow-any-database", action="store_true")
     args = parser.parse_args()

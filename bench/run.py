@@ -37,7 +37,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import common
-from bench.common import log
+from bench.common import env_int, log
 
 WRK_SCRIPT = common.ROOT / "bench" / "wrk" / "bench.lua"
 LOCUSTFILE = common.ROOT / "bench" / "locustfile.py"
@@ -67,29 +67,26 @@ class Operation:
     samples: list[str] = field(default_factory=list)  # bodies for the response checks
 
 
-def _env_int(name: str, default: int) -> int:
-    value = os.environ.get(name, "").strip()
-    return int(value) if value else default
-
-
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--products", type=int, default=_env_int("BENCH_PRODUCTS", 1000))
-    parser.add_argument("--duration", type=int, default=_env_int("BENCH_DURATION", 10))
-    parser.add_argument("--connections", type=int, default=_env_int("BENCH_CONNECTIONS", 8))
-    parser.add_argument("--threads", type=int, default=_env_int("BENCH_THREADS", 2))
-    parser.add_argument("--workers", type=int, default=_env_int("BENCH_WORKERS", 2))
-    parser.add_argument("--max-requests", type=int, default=_env_int("BENCH_MAX_REQUESTS", 0))
-    parser.add_argument("--checkout-carts", type=int, default=_env_int("BENCH_CHECKOUT_CARTS", 0))
-    parser.add_argument("--pairs", type=int, default=_env_int("BENCH_PAIRS", 3))
-    parser.add_argument("--retries", type=int, default=_env_int("BENCH_RETRIES", 1))
-    parser.add_argument("--quiet-wait", type=int, default=_env_int("BENCH_QUIET_WAIT", 20))
+    parser.add_argument("--products", type=int, default=env_int("BENCH_PRODUCTS", 1000))
+    parser.add_argument("--duration", type=int, default=env_int("BENCH_DURATION", 10))
+    parser.add_argument("--connections", type=int, default=env_int("BENCH_CONNECTIONS", 8))
+    parser.add_argument("--threads", type=int, default=env_int("BENCH_THREADS", 2))
+    parser.add_argument("--workers", type=int, default=env_int("BENCH_WORKERS", 2))
+    parser.add_argument("--max-requests", type=int, default=env_int("BENCH_MAX_REQUESTS", 0))
+    parser.add_argument("--checkout-carts", type=int, default=env_int("BENCH_CHECKOUT_CARTS", 0))
+    parser.add_argument("--pairs", type=int, default=env_int("BENCH_PAIRS", 3))
+    parser.add_argument("--retries", type=int, default=env_int("BENCH_RETRIES", 1))
+    parser.add_argument("--quiet-wait", type=int, default=env_int("BENCH_QUIET_WAIT", 20))
     parser.add_argument("--tool", choices=["wrk", "locust"], default=os.environ.get("BENCH_TOOL"))
     parser.add_argument("--output-dir", type=Path, default=common.RESULTS)
     parser.add_argument("--allow-any-database", action="store_true")
     args = parser.parse_args()
     if args.products < 20:
         parser.error("--products must be at least 20 (one catalog page)")
+    if args.pairs < 1:
+        parser.error("--pairs must be at least 1 (a floor run and a catalog run)")
     if args.tool is None:
         args.tool = "wrk" if shutil.which("wrk") else "locust"
     elif args.tool == "wrk" and not shutil.which("wrk"):

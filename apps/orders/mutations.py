@@ -3,6 +3,7 @@ from typing import Annotated, Union
 import strawberry
 import strawberry_django
 from strawberry import relay
+from strawberry.utils.str_converters import to_camel_case
 from strawberry_django.fields.types import OperationInfo
 from strawberry_django.optimizer import optimize
 
@@ -22,8 +23,9 @@ OrderPayload = Annotated[
 ]
 
 
-# Order fields read from other tables; every other field is a column of the order itself.
-_RELATIONS = {"user", "lines", "events", "payment"}
+# Fields that would read other tables (the model's relations, by their GraphQL names); every
+# other field of Order is a column of the order itself.
+_RELATIONS = {to_camel_case(f.name) for f in Order._meta.get_fields() if f.is_relation}
 
 
 def _payload(info: strawberry.Info, order: Order) -> Order:

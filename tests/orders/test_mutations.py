@@ -4,6 +4,7 @@ import uuid
 import pytest
 from django.core import mail
 from strawberry.relay import to_base64
+from strawberry.utils.str_converters import to_camel_case
 
 from apps.accounts import services as account_services
 from apps.cart.models import Cart
@@ -537,6 +538,20 @@ def test_a_checkout_asking_only_for_the_order_s_columns_reads_nothing_back(
     assert data["email"] == order.email
     assert data["total"] == {"amount": f"{order.total:.2f}"}
     assert data["createdAt"] == order.created_at.isoformat()
+
+
+def test_every_relation_of_the_order_type_makes_the_payload_read_back():
+    from apps.orders.mutations import _RELATIONS
+    from apps.orders.types import OrderType
+
+    relations = {
+        field.graphql_name or to_camel_case(field.python_name)
+        for field in OrderType.__strawberry_definition__.fields
+        if getattr(field, "is_relation", False)
+    }
+
+    assert relations
+    assert relations <= _RELATIONS
 
 
 # --- orderCancel ------------------------------------------------------------------------------
