@@ -41,10 +41,11 @@ test: install
 	$(VENV)/bin/coverage run -m pytest $(PYTEST_ARGS)
 	$(VENV)/bin/coverage report
 
-## lint: ruff check and format check
+## lint: ruff check and format check, and the import layers (lint-imports)
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 format: install
 	$(VENV)/bin/ruff check --fix .
@@ -74,7 +75,7 @@ ops-lint: install
 		docker-compose.yml docker-compose.prod.yml
 	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 	$(VENV)/bin/zizmor --offline --no-progress .github/workflows
-	$(VENV)/bin/bandit -q -c pyproject.toml -r apps backend schema docker gunicorn.conf.py
+	$(VENV)/bin/bandit -q -c pyproject.toml -r apps api backend schema docker gunicorn.conf.py
 
 ## audit: pip-audit of the locked runtime dependencies (queries the advisory database online)
 audit: install

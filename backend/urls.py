@@ -3,7 +3,8 @@ from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import path
 
-from apps.core.views import SilkCartGraphQLView, healthz, readyz
+from api.views import SilkCartGraphQLView
+from apps.core.views import healthz, readyz
 from schema.schema import schema
 
 urlpatterns = [

@@ -24,6 +24,7 @@ from strawberry.extensions.query_depth_limiter import create_validator as create
 from strawberry.schema.config import StrawberryConfig
 from strawberry_django.optimizer import DjangoOptimizerExtension
 
+from api.types import PublicError, node_pk
 from apps.accounts.mutations import AccountMutation
 from apps.accounts.queries import AccountQuery
 from apps.cart.mutations import CartMutation
@@ -31,7 +32,6 @@ from apps.cart.queries import CartQuery
 from apps.catalog.mutations import CatalogMutation
 from apps.catalog.queries import CatalogQuery
 from apps.core.errors import CoreErrorCode
-from apps.core.types import PublicError, node_pk
 from apps.notifications.mutations import NotificationMutation
 from apps.orders.mutations import OrderMutation
 from apps.orders.queries import OrderQuery

@@ -8,11 +8,11 @@ from django.core.exceptions import ValidationError
 from strawberry import relay
 from strawberry_django.fields.types import OperationInfo
 
+from api.permissions import IsAuthenticated
+from api.types import PublicError, resolve_id
 from apps.cart import services as cart_services
 from apps.core.errors import CoreErrorCode
 from apps.core.ratelimit import enforce_rate_limit
-from apps.core.types import PublicError, resolve_id
-from schema.permissions import IsAuthenticated
 
 from . import services
 from .types import (

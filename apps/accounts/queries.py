@@ -3,8 +3,8 @@ import strawberry_django
 from strawberry import relay
 from strawberry_django.optimizer import optimize
 
-from apps.core.types import CountableConnection, StablyOrderedField, node_pk
-from schema.permissions import HasPerm
+from api.permissions import HasPerm
+from api.types import CountableConnection, StablyOrderedField, node_pk
 
 from .models import User
 from .types import UserFilter, UserType

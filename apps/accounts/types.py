@@ -1,17 +1,22 @@
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 import strawberry_django
 from django.db.models import Q, QuerySet
 from strawberry import auto, relay
 
-from apps.core.types import CountableConnection
-from apps.notifications.models import Notification
+from api.types import CountableConnection
 from apps.notifications.types import NotificationType
-from apps.orders.models import Order
-from apps.orders.types import OrderFilter, OrderType
 
 from .models import Address, AuthToken, User
+
+if TYPE_CHECKING:
+    from apps.orders.types import OrderFilter, OrderType
+
+# Orders are a layer above accounts: reached through strawberry.lazy only.
+OrderRef = Annotated["OrderType", strawberry.lazy("apps.orders.types")]
+OrderFilterRef = Annotated["OrderFilter", strawberry.lazy("apps.orders.types")]
 
 
 def _viewer(info: strawberry.Info):
@@ -54,18 +59,18 @@ class UserType(relay.Node):
     default_billing_address: AddressType | None
 
     @strawberry_django.connection(
-        CountableConnection[OrderType],
-        filters=OrderFilter,
+        CountableConnection[OrderRef],
+        filters=OrderFilterRef,
         description="The user's orders, newest first.",
     )
-    def orders(self) -> QuerySet[Order]:
-        return Order.objects.filter(user_id=self.pk)
+    def orders(self) -> QuerySet:
+        return self.orders.all()
 
     @strawberry_django.connection(
         CountableConnection[NotificationType], description="Newest first; yours only."
     )
-    def notifications(self, unread_only: bool = False) -> QuerySet[Notification]:
-        queryset = Notification.objects.filter(user_id=self.pk)
+    def notifications(self, unread_only: bool = False) -> QuerySet:
+        queryset = self.notifications.all()
         return queryset.filter(read_at__isnull=True) if unread_only else queryset
 
     @classmethod

@@ -8,10 +8,10 @@ from strawberry import relay
 from strawberry_django.fields.types import OperationInfo
 from strawberry_django.optimizer import optimize
 
+from api.types import node_pk, resolve_ids
 from apps.catalog.models import ProductVariant
 from apps.catalog.types import ProductVariantType
 from apps.core.errors import CoreErrorCode
-from apps.core.types import node_pk, resolve_ids
 
 from . import services
 from .models import Cart

@@ -8,8 +8,8 @@ from django.db.models import F, Model, Prefetch, Q, Sum
 from strawberry import auto, relay
 from strawberry_django.optimizer import mark_optimized_by_prefetching
 
+from api.types import Money
 from apps.catalog.models import Category, Product, ProductImage, ProductVariant
-from apps.core.types import Money
 
 from .models import Cart, CartLine
 

@@ -9,8 +9,8 @@ from strawberry import relay
 from strawberry.file_uploads import Upload
 from strawberry_django.fields.types import OperationInfo
 
-from apps.core.types import resolve_id
-from schema.permissions import HasPerm
+from api.permissions import HasPerm
+from api.types import resolve_id
 
 from . import services
 from .errors import CatalogErrorCode

@@ -4,9 +4,9 @@ from django.db.models import QuerySet
 from strawberry import relay
 from strawberry_django.optimizer import optimize
 
+from api.permissions import HasPerm
+from api.types import CountableConnection, PublicError, StablyOrderedField, node_pk
 from apps.core.errors import CoreErrorCode
-from apps.core.types import CountableConnection, PublicError, StablyOrderedField, node_pk
-from schema.permissions import HasPerm
 
 from .models import Category, Product, ProductVariant
 from .types import (

@@ -1,4 +1,4 @@
-"""The catalog page as rows (``apps.core.rows``): products with category, prices, stock, images.
+"""The catalog page as rows (``api.rows``): products with category, prices, stock, images.
 
 One query on PostgreSQL whatever the page size (the category joined; prices, stock and images
 as correlated subqueries, evaluated for the rows of the page only), two elsewhere (the images of
@@ -14,7 +14,7 @@ from django.db.models import OuterRef, QuerySet
 from django.db.models.fields.files import FieldFile
 from django.db.models.functions import JSONObject
 
-from apps.core.rows import LEAF, Row, RowsFromValues, Spec, selected, selected_names
+from api.rows import LEAF, Row, RowsFromValues, Spec, selected, selected_names
 
 from .models import (
     ProductImage,

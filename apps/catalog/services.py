@@ -13,10 +13,10 @@ from django.utils import timezone
 from django.utils.text import slugify
 from PIL import Image, UnidentifiedImageError
 
+from apps.core import response_cache
 from apps.core.errors import CoreErrorCode
 from apps.core.validation import full_clean
 
-from .cache import catalog_changed
 from .errors import CatalogErrorCode
 from .models import Category, Product, ProductImage, ProductVariant, StockMovement
 
@@ -481,7 +481,7 @@ def _apply_stock(variants, deltas: dict[int, int], *, kind: str, reason: str, ac
         variant.stock_quantity = F("stock_quantity") + deltas[variant.pk]
         variant.updated_at = now
     ProductVariant.objects.bulk_update(variants, ["stock_quantity", "updated_at"])
-    catalog_changed()  # bulk updates send no signals
+    response_cache.invalidate()  # bulk updates send no signals
     for variant in variants:
         variant.stock_quantity = after[variant.pk]
     StockMovement.objects.bulk_create(

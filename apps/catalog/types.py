@@ -5,9 +5,9 @@ import strawberry_django
 from django.db.models import Max, Min, Q, QuerySet
 from strawberry import auto, relay
 
-from apps.core.fields import django_field, django_type
-from apps.core.rows import register_reader, resolves_rows
-from apps.core.types import CountableConnection, Money, StablyOrderedField, node_pk
+from api.fields import django_field, django_type
+from api.rows import register_reader, resolves_rows
+from api.types import CountableConnection, Money, StablyOrderedField, node_pk
 
 from . import rows
 from .models import (

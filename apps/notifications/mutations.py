@@ -2,9 +2,9 @@ import strawberry
 import strawberry_django
 from strawberry import relay
 
+from api.permissions import IsAuthenticated
+from api.types import PublicError, node_pk
 from apps.core.errors import CoreErrorCode
-from apps.core.types import PublicError, node_pk
-from schema.permissions import IsAuthenticated
 
 from . import services
 from .types import NotificationType

@@ -7,11 +7,11 @@ from strawberry.utils.str_converters import to_camel_case
 from strawberry_django.fields.types import OperationInfo
 from strawberry_django.optimizer import optimize
 
+from api.permissions import HasPerm, IsAuthenticated
+from api.rows import selected_names
+from api.types import node_pk, not_found, resolve_id
 from apps.accounts.models import Address
 from apps.accounts.types import AddressType
-from apps.core.rows import selected_names
-from apps.core.types import node_pk, not_found, resolve_id
-from schema.permissions import HasPerm, IsAuthenticated
 
 from . import services
 from .models import Order

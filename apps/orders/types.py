@@ -8,7 +8,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from strawberry import auto, relay
 
-from apps.core.types import Money
+from api.types import Money
 from apps.payments.types import PaymentMethodEnum, PaymentType
 
 from .models import Order, OrderEvent, OrderLine, OrderStatus

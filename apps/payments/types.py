@@ -3,7 +3,7 @@ from datetime import datetime
 import strawberry
 import strawberry_django
 
-from apps.core.types import Money
+from api.types import Money
 
 from .models import Payment, PaymentMethod, PaymentStatus
 

@@ -4,9 +4,9 @@ import strawberry
 import strawberry_django
 from django.core.exceptions import ValidationError
 
+from api.permissions import HasPerm
+from api.types import PublicError
 from apps.core.errors import CoreErrorCode
-from apps.core.types import PublicError
-from schema.permissions import HasPerm
 
 from . import services
 from .types import Granularity, SalesReport

@@ -5,8 +5,8 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from django.core.exceptions import ValidationError
 
+from api.types import Money, PublicError
 from apps.core.errors import CoreErrorCode
-from apps.core.types import Money, PublicError
 
 from . import services
 

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "apps.payments",
     "apps.notifications",
     "apps.reports",
+    "apps.demo",
 ]
 
 MIDDLEWARE = [

@@ -6,8 +6,8 @@ import pytest
 from django.db import connection
 from django.db.models.signals import pre_init
 
+from api import rows
 from apps.catalog.models import Product
-from apps.core import rows
 from tests.catalog.factories import (
     CategoryFactory,
     ProductFactory,

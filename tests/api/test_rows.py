@@ -1,6 +1,6 @@
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 
-from apps.core.rows import ANY, LEAF, Row, selected, selected_names, selection_fits
+from api.rows import ANY, LEAF, Row, selected, selected_names, selection_fits
 
 SPEC = {
     "name": LEAF,

@@ -5,8 +5,8 @@ from django.core.management import call_command
 from django.db.models import Count
 
 from apps.accounts.models import Address, User
-from apps.catalog.management.commands.seed_demo import DEMO_ADMIN, DEMO_CUSTOMER
 from apps.catalog.models import Category, Product, ProductVariant
+from apps.demo.management.commands.seed_demo import DEMO_ADMIN, DEMO_CUSTOMER
 from tests.catalog.factories import catalog_snapshot
 
 

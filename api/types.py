@@ -15,7 +15,8 @@ from strawberry_django.fields.field import StrawberryDjangoField
 from strawberry_django.optimizer import is_optimized, is_optimized_by_prefetching
 from strawberry_django.relay import DjangoListConnection
 
-from .errors import CoreErrorCode
+from apps.core.errors import CoreErrorCode
+
 from .rows import connection_reader, reads_rows
 
 _M = TypeVar("_M", bound=models.Model)
@@ -102,7 +103,7 @@ def _check_cursor(name: str, cursor: str | None) -> None:
 class CountableConnection(DjangoListConnection[relay.NodeType]):
     """A Relay connection whose page size errors clearly when out of bounds (1..100).
 
-    A forward page whose selection a read model serves is read as rows (``apps.core.rows``).
+    A forward page whose selection a read model serves is read as rows (``api.rows``).
     """
 
     @classmethod

@@ -7,8 +7,8 @@ field, which is what strawberry expects).
 from strawberry_django import permissions
 from strawberry_django.fields.types import OperationInfo
 
+from api.types import PublicError
 from apps.core.errors import CoreErrorCode
-from apps.core.types import PublicError
 
 
 class _CodedRefusal:

@@ -12,7 +12,7 @@ from django.db import transaction
 
 from apps.accounts.models import Address, User
 from apps.catalog.models import Category, Product, ProductVariant
-from apps.orders.demo import seed_orders
+from apps.demo.orders import seed_orders
 
 DEMO_CUSTOMER = ("customer@example.com", "Customer!2026")
 DEMO_ADMIN = ("admin@example.com", "Admin!2026")

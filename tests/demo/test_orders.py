@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.catalog.models import Product
-from apps.orders.demo import seed_orders
+from apps.demo.orders import seed_orders
 from apps.orders.models import Order, OrderLine, OrderStatus
 from apps.payments.models import Payment, PaymentStatus
 from apps.reports import services as reports

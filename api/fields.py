@@ -7,7 +7,7 @@ foreign key, or calls a method of the row (``priceRange``, ``inStock``), none of
 so ``DjangoField`` takes strawberry's basic-field path instead. Lists of related rows, fields
 with arguments, permission extensions, async resolvers and resolvers that ask for ``info`` keep
 the full path (they need the queryset hooks and the request). On a read model's row
-(``apps.core.rows``) a relation is an attribute the row already holds.
+(``api.rows``) a relation is an attribute the row already holds.
 
 The optimizer is unaffected: it reads the fields' hints (``only``, ``annotate``) from the type
 when it plans the root query, not when a field resolves.

@@ -12,9 +12,8 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.catalog.models import ProductVariant
+from apps.orders.models import Order, OrderLine, OrderStatus
 from apps.payments.models import Payment, PaymentMethod, PaymentStatus
-
-from .models import Order, OrderLine, OrderStatus
 
 NUMBER_PREFIX = "DEMO-"
 BATCH = 2000

@@ -1,4 +1,9 @@
-"""An opt-in cache of anonymous catalog responses, invalidated by any catalog or stock write.
+"""An opt-in cache of anonymous GraphQL read responses, invalidated by the writes they depend on.
+
+The cache knows no domain: an app registers the root fields whose answers depend only on its
+own data, identically for every anonymous caller (the catalog registers ``products``,
+``product``, ``categories`` and ``category``), and calls ``invalidate()`` on every write of
+that data. A document is cached only when each of its root fields is registered.
 
 Every write bumps a version key (after commit); a cached response stores the version it was
 made under and is served only while that version is current, so a buyer never sees a price or
@@ -18,23 +23,32 @@ from graphql import FieldNode, GraphQLError, OperationDefinitionNode, OperationT
 
 VERSION_KEY = "catalog:version"
 ENTRY_PREFIX = "catalog:response:"
-# Root fields whose answers depend only on the catalog, identically for every anonymous buyer.
-CACHEABLE_ROOT_FIELDS = frozenset({"products", "product", "categories", "category", "__typename"})
+_root_fields: set[str] = {"__typename"}
+
+
+def register(*root_fields: str) -> None:
+    """Root query fields whose answers depend only on data that calls ``invalidate()``."""
+    _root_fields.update(root_fields)
+    is_cacheable_document.cache_clear()
+
+
+def registered() -> frozenset[str]:
+    return frozenset(_root_fields)
 
 
 def _bump() -> None:
     cache.set(VERSION_KEY, uuid.uuid4().hex, None)
 
 
-def catalog_changed() -> None:
-    """Mark every cached catalog response stale once the current transaction commits."""
+def invalidate() -> None:
+    """Mark every cached response stale once the current transaction commits."""
     if settings.CATALOG_CACHE:
         transaction.on_commit(_bump)
 
 
 @lru_cache(maxsize=512)
 def is_cacheable_document(query: str, operation_name: str | None) -> bool:
-    """Whether the operation to run is a query whose root fields are all catalog reads."""
+    """Whether the operation to run is a query whose root fields are all registered."""
     try:
         document = parse(query)
     except GraphQLError:
@@ -46,8 +60,7 @@ def is_cacheable_document(query: str, operation_name: str | None) -> bool:
         return False
     selections = operations[0].selection_set.selections
     return all(
-        isinstance(node, FieldNode) and node.name.value in CACHEABLE_ROOT_FIELDS
-        for node in selections
+        isinstance(node, FieldNode) and node.name.value in _root_fields for node in selections
     )
 
 
