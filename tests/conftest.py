@@ -100,3 +100,13 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "postgres" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture
+def published(monkeypatch) -> list:
+    """The events published (after their transaction committed) while the test runs."""
+    from apps.core import events
+
+    sent: list = []
+    monkeypatch.setattr(events, "_send", sent.append)
+    return sent

@@ -7,6 +7,7 @@ from django.db.models import Q, QuerySet
 from strawberry import auto, relay
 
 from api.types import CountableConnection
+from apps.core.visibility import visible_to
 from apps.notifications.types import NotificationType
 
 from .models import Address, AuthToken, User
@@ -37,12 +38,7 @@ class AddressType(relay.Node):
 
     @classmethod
     def get_queryset(cls, queryset: QuerySet[Address], info: strawberry.Info, **kwargs):
-        user = _viewer(info)
-        if not user.is_authenticated:
-            return queryset.none()
-        if user.has_perm("accounts.view_address"):
-            return queryset
-        return queryset.filter(user_id=user.pk)
+        return visible_to(_viewer(info), queryset, owner="user")
 
 
 @strawberry_django.type(User, name="User")
@@ -73,14 +69,14 @@ class UserType(relay.Node):
         queryset = self.notifications.all()
         return queryset.filter(read_at__isnull=True) if unread_only else queryset
 
+    @strawberry_django.field(description="Your unread notifications (0 for another's account).")
+    def unread_notification_count(self, info: strawberry.Info) -> int:
+        unread = self.notifications.filter(read_at__isnull=True)
+        return NotificationType.get_queryset(unread, info).count()
+
     @classmethod
     def get_queryset(cls, queryset: QuerySet[User], info: strawberry.Info, **kwargs):
-        user = _viewer(info)
-        if not user.is_authenticated:
-            return queryset.none()
-        if user.has_perm("accounts.view_user"):
-            return queryset
-        return queryset.filter(pk=user.pk)
+        return visible_to(_viewer(info), queryset, owner="pk")
 
 
 @strawberry_django.filter_type(User, name="UserFilter")

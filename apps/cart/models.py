@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from apps.catalog.models import ProductKind
 from apps.core.models import TimeStampedModel
 
 MAX_LINE_QUANTITY = 1000
@@ -48,18 +49,32 @@ class Cart(TimeStampedModel):
 
 
 class CartLine(TimeStampedModel):
-    """One line of a cart: today a product variant; later also a service booking."""
+    """One line of a cart: always a product variant (goods or a service), in a quantity.
+
+    ``kind`` is the product's kind, copied when the line is made (a product never changes
+    kind): it tells checkout what the line needs (stock for goods; for a service, the time
+    slot its booking holds, which points at the line). Goods have one line per variant; a
+    service may have several, one per booked slot.
+    """
 
     cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="lines")
     variant = models.ForeignKey(
         "catalog.ProductVariant", null=True, on_delete=models.PROTECT, related_name="+"
     )
+    kind = models.CharField(max_length=16, choices=ProductKind.choices, default=ProductKind.GOODS)
     quantity = models.PositiveIntegerField()
 
     class Meta:
         ordering = ["id"]
         constraints = [
-            models.UniqueConstraint(fields=["cart", "variant"], name="cart_line_unique_variant"),
+            models.UniqueConstraint(
+                fields=["cart", "variant"],
+                condition=Q(kind=ProductKind.GOODS),
+                name="cart_line_unique_goods_variant",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=ProductKind.values), name="cart_line_kind_known"
+            ),
             models.CheckConstraint(
                 condition=Q(quantity__gte=1) & Q(quantity__lte=MAX_LINE_QUANTITY),
                 name="cart_line_quantity_range",

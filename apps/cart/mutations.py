@@ -54,7 +54,7 @@ class CartMutation:
             [line.variant_id for line in lines],
             ProductVariantType,
             field="lines.{}.variantId",
-            queryset=ProductVariant.objects.active(),
+            queryset=ProductVariant.objects.active().select_related("product"),
         )
         cart = services.cart_lines_add(
             cart=cart,

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from apps.catalog.models import ProductVariant
+from apps.catalog.models import ProductKind, ProductVariant
 from apps.core.errors import CoreErrorCode
 
 from .errors import CartErrorCode
@@ -41,6 +41,8 @@ def _check_quantity(quantity: int, *, field: str, allow_zero: bool = False) -> N
 
 
 def _check_stock(variant: ProductVariant, quantity: int, *, field: str) -> None:
+    if not ProductKind(variant.product.kind).tracks_stock:
+        return
     if quantity > variant.stock_quantity:
         raise _quantity_error(
             field,
@@ -60,7 +62,7 @@ def _touch(cart: Cart) -> Cart:
 
 @transaction.atomic
 def cart_lines_add(*, cart: Cart | None, user, lines: list[tuple[ProductVariant, int]]) -> Cart:
-    """Add quantities of variants (active ones, resolved by the caller) to the cart.
+    """Add quantities of variants (active ones with their product, resolved by the caller).
 
     Without a cart, a customer gets their active cart (created if needed); a guest a new one.
     """
@@ -93,7 +95,10 @@ def cart_lines_add(*, cart: Cart | None, user, lines: list[tuple[ProductVariant,
         if line:
             line.quantity = total
         else:
-            new_lines.append(CartLine(cart=cart, variant=variants[pk], quantity=total))
+            variant = variants[pk]
+            new_lines.append(
+                CartLine(cart=cart, variant=variant, kind=variant.product.kind, quantity=total)
+            )
     CartLine.objects.bulk_update(list(existing.values()), ["quantity"])
     CartLine.objects.bulk_create(new_lines)
     return _touch(cart)
@@ -165,10 +170,14 @@ def cart_merge(*, token: UUID | None, user) -> Cart | None:
         guest.user = user
         guest.save(update_fields=["user", "updated_at"])
         return guest
-    ours = {line.variant_id: line for line in own.lines.select_related("variant")}
-    changed, created = [], []
+    ours = {line.variant_id: line for line in own.lines.filter(kind=ProductKind.GOODS)}
+    changed, created, moved = [], [], []
     for line in guest.lines.select_related("variant__product"):
         if not line.available:  # no longer on sale: not carried over
+            continue
+        if line.kind != ProductKind.GOODS:
+            # A service line moves as it is: what it holds (a booked slot) points at it.
+            moved.append(line.pk)
             continue
         cap = min(MAX_LINE_QUANTITY, line.variant.stock_quantity)
         mine = ours.get(line.variant_id)
@@ -177,10 +186,16 @@ def cart_merge(*, token: UUID | None, user) -> Cart | None:
             changed.append(mine)
         elif cap > 0:
             created.append(
-                CartLine(cart=own, variant=line.variant, quantity=min(line.quantity, cap))
+                CartLine(
+                    cart=own,
+                    variant=line.variant,
+                    kind=line.kind,
+                    quantity=min(line.quantity, cap),
+                )
             )
     CartLine.objects.bulk_update(changed, ["quantity"])
     CartLine.objects.bulk_create(created)
+    CartLine.objects.filter(pk__in=moved).update(cart=own)
     guest.status = Cart.Status.MERGED
     guest.save(update_fields=["status", "updated_at"])
     return _touch(own)

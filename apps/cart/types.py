@@ -10,6 +10,7 @@ from strawberry_django.optimizer import mark_optimized_by_prefetching
 
 from api.types import Money
 from apps.catalog.models import Category, Product, ProductImage, ProductVariant
+from apps.catalog.types import ProductKindEnum
 
 from .models import Cart, CartLine
 
@@ -53,6 +54,7 @@ _VARIANT_HINTS = {
 @strawberry_django.type(CartLine, name="CartLine")
 class CartLineType(relay.Node):
     id: relay.NodeID[int]
+    kind: ProductKindEnum
     quantity: auto
 
     @strawberry_django.field(**_VARIANT_HINTS)

@@ -1,11 +1,12 @@
 from decimal import Decimal
 
 from django.conf import settings
-from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.core.validators import MinValueValidator
 from django.db import connection, models
-from django.db.models import Exists, OuterRef, Q, Subquery
+from django.db.models import Exists, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.db.models.lookups import Exact
 
 from apps.core.models import TimeStampedModel
 
@@ -13,7 +14,8 @@ SEARCH_CONFIG = "english"
 
 
 def search_vector() -> SearchVector:
-    """The expression behind the GIN index; queries must use the same one to hit it."""
+    """The expression of the GIN index ``catalog_product_search`` (built on PostgreSQL only, by
+    migration 0001); queries must use the same expression to hit it."""
     return SearchVector("name", "description", config=SEARCH_CONFIG)
 
 
@@ -30,8 +32,31 @@ def max_price_expression() -> Subquery:
     return Subquery(_active_variants_of_outer_product().order_by("-price").values("price")[:1])
 
 
-def in_stock_expression() -> Exists:
-    return Exists(_active_variants_of_outer_product().filter(stock_quantity__gt=0))
+def _sellable_variants_of_outer_product() -> "ProductVariantQuerySet":
+    """Active variants that can be bought now: with stock, or of a service (booked by slot)."""
+    return _active_variants_of_outer_product().filter(
+        Q(stock_quantity__gt=0) | Exact(OuterRef("kind"), ProductKind.SERVICE)
+    )
+
+
+def in_stock_expression() -> Coalesce:
+    """Whether a product can be bought now, for the SELECT list of a page of products.
+
+    A scalar subquery rather than ``EXISTS``: PostgreSQL may plan an ``EXISTS`` in the SELECT
+    list as a hashed subplan, which reads every variant of the catalog on every request; a
+    scalar subquery is evaluated for the rows of the page only, through the variants' index.
+    """
+    sellable = _sellable_variants_of_outer_product().annotate(sellable=Value(True))
+    return Coalesce(
+        Subquery(sellable.values("sellable")[:1]),
+        Value(False),
+        output_field=models.BooleanField(),
+    )
+
+
+def in_stock_condition() -> Exists:
+    """Whether a product can be bought now, for a WHERE clause (the ``inStock`` filter)."""
+    return Exists(_sellable_variants_of_outer_product())
 
 
 def priced_between_expression(low: Decimal | None, high: Decimal | None) -> Exists:
@@ -76,6 +101,26 @@ class Category(TimeStampedModel):
         return self.name
 
 
+class ProductKind(models.TextChoices):
+    """What a product is: goods ship and are counted in stock; a service is booked in time.
+
+    The kind is set when the product is created and never changes (carts and orders copy it).
+    """
+
+    GOODS = "GOODS", "Goods"
+    SERVICE = "SERVICE", "Service"
+
+    @property
+    def ships(self) -> bool:
+        """Its lines need a shipping address and pay shipping."""
+        return self is ProductKind.GOODS
+
+    @property
+    def tracks_stock(self) -> bool:
+        """Its variants' ``stock_quantity`` is what can be sold."""
+        return self is ProductKind.GOODS
+
+
 class ProductQuerySet(models.QuerySet["Product"]):
     def active(self) -> "ProductQuerySet":
         return self.filter(is_active=True)
@@ -100,6 +145,7 @@ class ProductQuerySet(models.QuerySet["Product"]):
 
 class Product(TimeStampedModel):
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="products")
+    kind = models.CharField(max_length=16, choices=ProductKind.choices, default=ProductKind.GOODS)
     name = models.CharField(max_length=255)
     slug = models.SlugField(max_length=280, unique=True)
     description = models.TextField(blank=True)
@@ -112,8 +158,13 @@ class Product(TimeStampedModel):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=ProductKind.values), name="catalog_product_kind_known"
+            ),
+        ]
         indexes = [
-            GinIndex(search_vector(), name="catalog_product_search"),
+            # and catalog_product_search, a GIN index over search_vector(), on PostgreSQL only
             models.Index(fields=["category", "is_active"], name="catalog_product_cat_active"),
         ]
 
@@ -155,7 +206,10 @@ class ProductVariant(TimeStampedModel):
 
     @property
     def in_stock(self) -> bool:
-        return self.is_active and self.stock_quantity > 0
+        """Can be bought now: active, and with stock unless it is a service (booked by slot)."""
+        if not self.is_active:
+            return False
+        return self.stock_quantity > 0 or not ProductKind(self.product.kind).tracks_stock
 
 
 def product_image_path(instance: "ProductImage", filename: str) -> str:

@@ -14,7 +14,14 @@ from api.types import resolve_id
 
 from . import services
 from .errors import CatalogErrorCode
-from .types import CategoryType, ProductImageType, ProductType, ProductVariantType
+from .models import ProductKind
+from .types import (
+    CategoryType,
+    ProductImageType,
+    ProductKindEnum,
+    ProductType,
+    ProductVariantType,
+)
 
 ProductPayload = Annotated[
     Union[ProductType, OperationInfo],  # noqa: UP007
@@ -58,6 +65,9 @@ class ProductCreateInput:
     description: str | None = None
     category_id: relay.GlobalID
     is_active: bool = True
+    kind: ProductKindEnum = strawberry.field(
+        default=ProductKind.GOODS, description="Set once: a product keeps its kind."
+    )
     variants: list[ProductVariantInput] = strawberry.field(description="At least one.")
 
 
@@ -103,6 +113,7 @@ class CatalogMutation:
             description=input.description or "",
             category=resolve_id(info, input.category_id, CategoryType, field="categoryId"),
             is_active=input.is_active,
+            kind=ProductKind(input.kind),
             variants=[strawberry.asdict(v) for v in input.variants],
             actor=_user(info),
         )

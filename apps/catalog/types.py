@@ -8,13 +8,16 @@ from strawberry import auto, relay
 from api.fields import django_field, django_type
 from api.rows import register_reader, resolves_rows
 from api.types import CountableConnection, Money, StablyOrderedField, node_pk
+from apps.core.visibility import visible_to
 
 from . import rows
 from .models import (
     Category,
     Product,
     ProductImage,
+    ProductKind,
     ProductVariant,
+    in_stock_condition,
     in_stock_expression,
     max_price_expression,
     min_price_expression,
@@ -22,8 +25,15 @@ from .models import (
 )
 
 
-def _is_staff(info: strawberry.Info) -> bool:
-    return bool(getattr(info.context.request.user, "is_staff", False))
+def _viewer(info: strawberry.Info):
+    return info.context.request.user
+
+
+ProductKindEnum = strawberry.enum(
+    ProductKind,
+    name="ProductKind",
+    description="Goods ship and are counted in stock; services are booked.",
+)
 
 
 @strawberry.type
@@ -74,7 +84,7 @@ class ProductFilter:
 
     @strawberry_django.filter_field
     def in_stock(self, queryset: QuerySet[Product], value: bool, prefix: str):
-        return queryset, Q(in_stock_expression()) if value else ~Q(in_stock_expression())
+        return queryset, Q(in_stock_condition()) if value else ~Q(in_stock_condition())
 
 
 @strawberry_django.order_type(Product, name="ProductOrder")
@@ -120,9 +130,8 @@ class ProductImageType(relay.Node):
 
     @classmethod
     def get_queryset(cls, queryset: QuerySet[ProductImage], info: strawberry.Info, **kwargs):
-        if _is_staff(info):
-            return queryset
-        return queryset.filter(product__is_active=True)
+        # Inactive rows: only for who holds the model's view permission (catalog staff).
+        return visible_to(_viewer(info), queryset, public=Q(product__is_active=True))
 
 
 @django_type(ProductVariant, name="ProductVariant")
@@ -141,21 +150,22 @@ class ProductVariantType(relay.Node):
     def quantity_available(self) -> int:
         return self.stock_quantity
 
-    @django_field(only=["stock_quantity", "is_active"])
+    @django_field(only=["stock_quantity", "is_active", "product__kind"], select_related=["product"])
     def in_stock(self) -> bool:
         return self.in_stock
 
     @classmethod
     def get_queryset(cls, queryset: QuerySet[ProductVariant], info: strawberry.Info, **kwargs):
-        if _is_staff(info):
-            return queryset
-        return queryset.filter(is_active=True, product__is_active=True)
+        return visible_to(
+            _viewer(info), queryset, public=Q(is_active=True, product__is_active=True)
+        )
 
 
 @django_type(Product, name="Product")
 @resolves_rows(Product, rows.ProductRow)
 class ProductType(relay.Node):
     id: relay.NodeID[int]
+    kind: ProductKindEnum
     name: auto
     slug: auto
     description: auto
@@ -186,13 +196,14 @@ class ProductType(relay.Node):
         if hasattr(self, "has_stock"):
             return self.has_stock
         # not loaded by a query, e.g. the product a mutation returns
-        return self.variants.filter(is_active=True, stock_quantity__gt=0).exists()
+        variants = self.variants.filter(is_active=True)
+        if ProductKind(self.kind).tracks_stock:
+            variants = variants.filter(stock_quantity__gt=0)
+        return variants.exists()
 
     @classmethod
     def get_queryset(cls, queryset: QuerySet[Product], info: strawberry.Info, **kwargs):
-        if _is_staff(info):
-            return queryset
-        return queryset.filter(is_active=True)
+        return visible_to(_viewer(info), queryset, public=Q(is_active=True))
 
 
 @django_type(Category, name="Category")

@@ -1,41 +1,52 @@
-"""In-app notifications and order emails: created in the order's transaction, sent after commit."""
+"""In-app notifications: written in the caller's transaction, published once it commits.
 
-from django.db import transaction
+This app knows no other: the apps whose objects the notifications are about (orders, bookings,
+deliveries) write their own titles and bodies and send their own emails.
+"""
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import models, transaction
 from django.utils import timezone
 
-from apps.core.tasks import enqueue_on_commit
+from apps.core.events import Event, publish
 
-from . import tasks
-from .models import EMAILED_STATUSES, STATUS_MESSAGES, Notification
+from .models import Notification
 
 
-def notify_order_placed(*, order) -> None:
-    if order.user_id:
-        Notification.objects.create(
-            user_id=order.user_id,
-            order=order,
-            kind="ORDER_PLACED",
-            title="Order received",
-            body=f"Thank you! We received order {order.number}.",
+def user_group(user_id: int) -> str:
+    """The events group of everything meant for one user."""
+    return f"user:{user_id}"
+
+
+def notification_create(
+    *,
+    user_id: int,
+    kind: str,
+    title: str,
+    body: str = "",
+    target: models.Model | None = None,
+    path: str = "",
+) -> Notification:
+    """Write a notification for ``user_id`` (in the caller's transaction, if any); its
+    subscribers hear of it once that commits."""
+    kind = Notification.Kind(kind)  # an unknown kind is a bug: ValueError
+    notification = Notification.objects.create(
+        user_id=user_id,
+        kind=kind,
+        title=title[:255],
+        body=body,
+        target_type=ContentType.objects.get_for_model(target) if target is not None else None,
+        target_id=target.pk if target is not None else None,
+        path=path[:255],
+    )
+    publish(
+        Event(
+            type="notification.created",
+            groups=(user_group(user_id),),
+            payload={"notification_id": notification.pk, "user_id": user_id},
         )
-    enqueue_on_commit(tasks.send_order_confirmation, order.pk)
-
-
-def notify_order_status(*, order) -> None:
-    status = order.status
-    if status not in STATUS_MESSAGES:
-        return
-    title, body = STATUS_MESSAGES[status]
-    if order.user_id:
-        Notification.objects.create(
-            user_id=order.user_id,
-            order=order,
-            kind=f"ORDER_{status}",
-            title=title,
-            body=body.format(number=order.number),
-        )
-    if status in EMAILED_STATUSES:
-        enqueue_on_commit(tasks.send_order_status_email, order.pk, status)
+    )
+    return notification
 
 
 @transaction.atomic

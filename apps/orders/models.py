@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from apps.catalog.models import ProductKind
 from apps.core.models import TimeStampedModel
 
 
@@ -17,8 +18,13 @@ class OrderStatus(models.TextChoices):
     REFUNDED = "REFUNDED", "Refunded"
 
 
-# The state machine: every allowed move, and nothing else.
-TRANSITIONS: dict[str, set[str]] = {
+# The state machine, in one place: every allowed move, and nothing else.
+#
+# An order with something to ship goes PENDING -> PAID -> PROCESSING -> SHIPPED -> DELIVERED.
+# An order with nothing to ship (services only) never ships: it goes from PAID or PROCESSING to
+# DELIVERED, its "completed" state, once what was sold has been provided. Either can be
+# cancelled until it ships (what it took is released) and refunded once paid.
+_SHIPPING: dict[str, set[str]] = {
     OrderStatus.PENDING: {OrderStatus.PAID, OrderStatus.CANCELLED},
     OrderStatus.PAID: {OrderStatus.PROCESSING, OrderStatus.CANCELLED, OrderStatus.REFUNDED},
     OrderStatus.PROCESSING: {OrderStatus.SHIPPED, OrderStatus.CANCELLED, OrderStatus.REFUNDED},
@@ -27,7 +33,23 @@ TRANSITIONS: dict[str, set[str]] = {
     OrderStatus.CANCELLED: set(),
     OrderStatus.REFUNDED: set(),
 }
+_NOT_SHIPPING: dict[str, set[str]] = {
+    **_SHIPPING,
+    OrderStatus.PAID: {
+        OrderStatus.PROCESSING,
+        OrderStatus.DELIVERED,
+        OrderStatus.CANCELLED,
+        OrderStatus.REFUNDED,
+    },
+    OrderStatus.PROCESSING: {OrderStatus.DELIVERED, OrderStatus.CANCELLED, OrderStatus.REFUNDED},
+    OrderStatus.SHIPPED: set(),  # never reached
+}
 CUSTOMER_CANCELLABLE = {OrderStatus.PENDING, OrderStatus.PAID}
+
+
+def next_statuses(status: str, *, requires_shipping: bool) -> set[str]:
+    """The statuses an order in ``status`` may move to."""
+    return (_SHIPPING if requires_shipping else _NOT_SHIPPING)[status]
 
 
 class OrderQuerySet(models.QuerySet["Order"]):
@@ -56,8 +78,15 @@ class Order(TimeStampedModel):
     subtotal = models.DecimalField(max_digits=12, decimal_places=2)
     shipping_total = models.DecimalField(max_digits=12, decimal_places=2)
     total = models.DecimalField(max_digits=12, decimal_places=2)
-    shipping_address = models.JSONField(help_text="Snapshot at checkout.")
-    billing_address = models.JSONField(help_text="Snapshot at checkout.")
+    requires_shipping = models.BooleanField(
+        default=True, help_text="Some line ships (goods): the order has a shipping address."
+    )
+    shipping_address = models.JSONField(
+        null=True, blank=True, help_text="Snapshot at checkout; none when nothing ships."
+    )
+    billing_address = models.JSONField(
+        null=True, blank=True, help_text="Snapshot at checkout; the shipping address by default."
+    )
     note = models.TextField(blank=True)
     cart = models.ForeignKey(
         "cart.Cart", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -76,6 +105,10 @@ class Order(TimeStampedModel):
                 fields=["buyer_key", "idempotency_key"], name="order_idempotency_per_buyer"
             ),
             models.CheckConstraint(condition=Q(total__gte=0), name="order_total_not_negative"),
+            models.CheckConstraint(
+                condition=Q(requires_shipping=False) | Q(shipping_address__isnull=False),
+                name="order_ships_to_an_address",
+            ),
         ]
         indexes = [
             models.Index(fields=["user", "-created_at"], name="order_user_created"),
@@ -85,11 +118,16 @@ class Order(TimeStampedModel):
     def __str__(self) -> str:
         return self.number
 
+    @property
+    def next_statuses(self) -> set[str]:
+        return next_statuses(self.status, requires_shipping=self.requires_shipping)
+
 
 class OrderLine(models.Model):
-    """What was bought, as it was: names, SKU and price are copied at checkout."""
+    """What was bought, as it was: kind, names, SKU and price are copied at checkout."""
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    kind = models.CharField(max_length=16, choices=ProductKind.choices, default=ProductKind.GOODS)
     variant = models.ForeignKey(
         "catalog.ProductVariant",
         null=True,
@@ -108,6 +146,9 @@ class OrderLine(models.Model):
         ordering = ["id"]
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gte=1), name="order_line_quantity_pos"),
+            models.CheckConstraint(
+                condition=Q(kind__in=ProductKind.values), name="order_line_kind_known"
+            ),
         ]
 
     def __str__(self) -> str:

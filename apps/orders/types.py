@@ -9,6 +9,8 @@ from django.utils import timezone
 from strawberry import auto, relay
 
 from api.types import Money
+from apps.catalog.types import ProductKindEnum
+from apps.core.visibility import visible_to
 from apps.payments.types import PaymentMethodEnum, PaymentType
 
 from .models import Order, OrderEvent, OrderLine, OrderStatus
@@ -42,6 +44,7 @@ class OrderAddress:
 @strawberry_django.type(OrderLine, name="OrderLine")
 class OrderLineType(relay.Node):
     id: relay.NodeID[int]
+    kind: ProductKindEnum
     product_name: auto
     variant_name: auto
     sku: auto
@@ -145,22 +148,27 @@ class OrderType(relay.Node):
     def total(self) -> Money:
         return Money.of(self.total)
 
-    @strawberry_django.field(only=["shipping_address"])
-    def shipping_address(self) -> OrderAddress:
-        return OrderAddress.of(self.shipping_address)
+    @strawberry_django.field(
+        only=["shipping_address"],
+        description="Where the goods go; null when nothing ships (an order of services only).",
+    )
+    def shipping_address(self) -> OrderAddress | None:
+        return OrderAddress.of(self.shipping_address) if self.shipping_address else None
 
-    @strawberry_django.field(only=["billing_address"])
-    def billing_address(self) -> OrderAddress:
-        return OrderAddress.of(self.billing_address)
+    @strawberry_django.field(
+        only=["billing_address"],
+        description="The shipping address unless another was given; null when neither was.",
+    )
+    def billing_address(self) -> OrderAddress | None:
+        return OrderAddress.of(self.billing_address) if self.billing_address else None
+
+    requires_shipping: bool = strawberry_django.field(
+        description="Some line ships: the order goes through SHIPPED to DELIVERED."
+    )
 
     @classmethod
     def get_queryset(cls, queryset: QuerySet[Order], info: strawberry.Info, **kwargs):
-        user = info.context.request.user
-        if not user.is_authenticated:
-            return queryset.none()
-        if user.has_perm("orders.view_order"):
-            return queryset
-        return queryset.filter(user_id=user.pk)
+        return visible_to(info.context.request.user, queryset, owner="user")
 
 
 @strawberry.input(name="CheckoutInput")

@@ -166,6 +166,9 @@ FRONTEND_URL = env("FRONTEND_URL", default="http://localhost:3000").rstrip("/")
 # The guest's link to an order in the confirmation email; "{token}" is the order's secret.
 ORDER_URL_TEMPLATE = env("ORDER_URL_TEMPLATE", default=FRONTEND_URL + "/orders/{token}")
 
+# Where events go once their transaction commits (apps/core/events.py): the log by default.
+EVENTS_BACKEND = env("EVENTS_BACKEND", default="apps.core.events.LogBackend")
+
 TASKS = {
     "default": {
         "BACKEND": env("TASKS_BACKEND", default="django_tasks.backends.immediate.ImmediateBackend"),

@@ -20,6 +20,7 @@ class CartLineFactory(factory.django.DjangoModelFactory):
 
     cart = factory.SubFactory(CartFactory)
     variant = factory.SubFactory(ProductVariantFactory)
+    kind = factory.LazyAttribute(lambda line: line.variant.product.kind)
     quantity = 1
 
 

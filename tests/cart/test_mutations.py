@@ -692,8 +692,8 @@ def test_cart_lines_add_to_existing_lines_runs_a_fixed_number_of_queries(
         CartLineFactory(cart=cart, variant=variant, quantity=1)
     lines = [add_line(variant, 2) for variant in variants]
 
-    # the session and the user first
-    with django_assert_num_queries(ADD_QUERIES + 2):
+    # the session, the user and their permissions (the catalog's visibility rule) first
+    with django_assert_num_queries(ADD_QUERIES + 4):
         response = customer_gql(LINES_ADD_DETAIL, {"lines": lines})
 
     result = payload(response, "cartLinesAdd")

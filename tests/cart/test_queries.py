@@ -346,8 +346,8 @@ def test_a_customers_cart_query_runs_a_fixed_number_of_queries(
 ):
     _cart_of(lines, user=customer)
 
-    # the session and the user first
-    with django_assert_num_queries(GUEST_CART_QUERIES + 2):
+    # the session, the user and their permissions (the catalog's visibility rule) first
+    with django_assert_num_queries(GUEST_CART_QUERIES + 4):
         response = customer_gql(CART_DETAIL)
 
     assert len(cart_data(response)["lines"]) == lines

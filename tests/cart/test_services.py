@@ -539,3 +539,43 @@ def test_merge_leaves_lines_no_longer_on_sale_behind(db, customer):
     assert merged.pk == own.pk
     assert list(own.lines.all()) == []
     assert Cart.objects.get(pk=guest_line.cart.pk).status == Cart.Status.MERGED
+
+
+# --- services beside goods ------------------------------------------------------------------
+
+
+def test_add_a_service_ignores_stock_and_marks_the_line_a_service(db):
+    from tests.catalog.factories import service_variant
+
+    cut = service_variant()
+
+    cart = services.cart_lines_add(cart=None, user=AnonymousUser(), lines=[(cut, 3)])
+
+    assert list(cart.lines.values_list("variant", "kind", "quantity")) == [(cut.pk, "SERVICE", 3)]
+
+
+def test_merge_moves_service_lines_as_they_are_and_adds_up_goods(db, customer):
+    from tests.catalog.factories import service_variant
+
+    cut, mug = service_variant(), ProductVariantFactory(stock_quantity=10)
+    own = CartFactory(user=customer)
+    CartLineFactory(cart=own, variant=mug, quantity=1)
+    CartLineFactory(cart=own, variant=cut, quantity=1)
+    guest = CartFactory()
+    guest_cut = CartLineFactory(cart=guest, variant=cut, quantity=2)
+    CartLineFactory(cart=guest, variant=mug, quantity=2)
+
+    merged = services.cart_merge(token=guest.token, user=customer)
+
+    assert merged == own
+    # the guest's service line is the same row, now in the customer's cart (what it holds
+    # points at it); the goods add up in the customer's line
+    assert sorted(own.lines.values_list("pk", "variant", "kind", "quantity")) == sorted(
+        [
+            (own.lines.get(variant=mug).pk, mug.pk, "GOODS", 3),
+            (own.lines.get(variant=cut, quantity=1).pk, cut.pk, "SERVICE", 1),
+            (guest_cut.pk, cut.pk, "SERVICE", 2),
+        ]
+    )
+    guest.refresh_from_db()
+    assert guest.status == Cart.Status.MERGED

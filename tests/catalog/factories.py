@@ -6,7 +6,14 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 from strawberry.relay import to_base64
 
-from apps.catalog.models import Category, Product, ProductImage, ProductVariant, StockMovement
+from apps.catalog.models import (
+    Category,
+    Product,
+    ProductImage,
+    ProductKind,
+    ProductVariant,
+    StockMovement,
+)
 
 
 def png_bytes(width: int = 4, height: int = 3, color: str = "red") -> bytes:
@@ -36,6 +43,13 @@ class ProductFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Product {n}")
     slug = factory.Sequence(lambda n: f"product-{n}")
     description = "A fine product."
+
+
+class ServiceFactory(ProductFactory):
+    """A product of kind SERVICE: booked, never shipped, no stock."""
+
+    kind = ProductKind.SERVICE
+    name = factory.Sequence(lambda n: f"Service {n}")
 
 
 class ProductVariantFactory(factory.django.DjangoModelFactory):
@@ -79,3 +93,10 @@ def catalog_snapshot() -> dict[str, list[dict]]:
         model.__name__: list(model.objects.order_by("pk").values())
         for model in (Category, Product, ProductVariant, ProductImage, StockMovement)
     }
+
+
+def service_variant(price: str = "45.00", **kwargs) -> ProductVariant:
+    """A variant of a service (a 45-minute cut, say): no stock, nothing to ship."""
+    return ProductVariantFactory(
+        product=ServiceFactory(), price=Decimal(price), stock_quantity=0, **kwargs
+    )

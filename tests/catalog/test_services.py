@@ -12,6 +12,7 @@ from apps.catalog.models import (
     Category,
     Product,
     ProductImage,
+    ProductKind,
     ProductVariant,
     StockMovement,
 )
@@ -782,7 +783,7 @@ def test_product_image_upload_accepts_a_file_at_the_limit(db, settings):
 
 
 def test_product_image_upload_refuses_more_than_the_maximum(db, monkeypatch):
-    monkeypatch.setattr(services, "MAX_IMAGES_PER_PRODUCT", 2)
+    monkeypatch.setattr(services.images, "MAX_IMAGES_PER_PRODUCT", 2)
     product = ProductFactory()
     ProductImageFactory.create_batch(2, product=product)
     before = catalog_snapshot()
@@ -844,3 +845,52 @@ def test_in_categories_includes_descendants(db):
 
     assert set(Product.objects.in_categories([root.pk])) == {in_root, in_child}
     assert list(Product.objects.in_categories([child.pk])) == [in_child]
+
+
+# --- services have no stock -------------------------------------------------------------------
+
+
+def test_stock_update_refuses_a_service_and_changes_nothing(db):
+    from tests.catalog.factories import service_variant
+
+    cut = service_variant()
+
+    with pytest.raises(ValidationError) as raised:
+        services.stock_update(variant=cut, quantity=5, reason="Count")
+
+    assert raised.value.code == "invalid"
+    cut.refresh_from_db()
+    assert cut.stock_quantity == 0
+    assert not StockMovement.objects.exists()
+
+
+def test_product_create_makes_a_service_whose_variants_have_no_stock(db):
+    category = CategoryFactory()
+
+    product = services.product_create(
+        name="Haircut",
+        category=category,
+        kind=ProductKind.SERVICE,
+        variants=[{"sku": "CUT-45", "price": "45.00"}],
+    )
+
+    assert product.kind == ProductKind.SERVICE
+    assert list(product.variants.values_list("sku", "stock_quantity")) == [("CUT-45", 0)]
+    assert not StockMovement.objects.exists()
+
+
+def test_product_create_refuses_stock_on_a_service_and_creates_nothing(db):
+    category = CategoryFactory()
+
+    with pytest.raises(ValidationError) as raised:
+        services.product_create(
+            name="Haircut",
+            category=category,
+            kind=ProductKind.SERVICE,
+            variants=[{"sku": "CUT-45", "price": "45.00", "stock_quantity": 3}],
+        )
+
+    assert {f: [e.code for e in errors] for f, errors in raised.value.error_dict.items()} == {
+        "variants.0.stockQuantity": ["invalid"]
+    }
+    assert not Product.objects.exists()

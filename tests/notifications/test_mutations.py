@@ -28,7 +28,7 @@ def gid(notification: Notification) -> str:
 def notify(user, title: str, *, minutes_ago: int = 0, read: bool = False) -> Notification:
     note = Notification.objects.create(
         user=user,
-        kind="NEWS",
+        kind="GENERAL",
         title=title,
         body=f"About {title}.",
         read_at=timezone.now() if read else None,
@@ -138,7 +138,7 @@ def test_my_notifications_newest_first(customer_gql, customer):
     assert [edge["node"]["id"] for edge in data["edges"]] == [gid(new), gid(old)]
     node = data["edges"][0]["node"]
     assert (node["kind"], node["title"], node["body"], node["readAt"]) == (
-        "NEWS",
+        "GENERAL",
         "new",
         "About new.",
         None,
@@ -199,3 +199,39 @@ def test_a_notification_of_someone_else_is_not_a_node(customer_gql):
     )
 
     assert response.data == {"node": None}
+
+
+# --- unread count and targets -----------------------------------------------------------------
+
+UNREAD = "{ me { unreadNotificationCount notifications { edges { node { kind path target { type id } } } } } }"
+
+
+def test_the_unread_count_counts_my_unread_notifications_only(customer_gql, customer):
+    from django.utils import timezone
+
+    from tests.accounts.factories import UserFactory
+
+    Notification.objects.create(user=customer, kind="GENERAL", title="a")
+    Notification.objects.create(user=customer, kind="GENERAL", title="b")
+    Notification.objects.create(user=customer, kind="GENERAL", title="c", read_at=timezone.now())
+    Notification.objects.create(user=UserFactory(), kind="GENERAL", title="theirs")
+
+    assert customer_gql(UNREAD).data["me"]["unreadNotificationCount"] == 2
+
+
+def test_a_notification_names_its_target_by_type_and_global_id(customer_gql, customer):
+    from strawberry.relay import to_base64
+
+    from tests.orders.factories import place_order
+
+    order = place_order(user=customer)  # notifies the customer
+
+    nodes = [edge["node"] for edge in customer_gql(UNREAD).data["me"]["notifications"]["edges"]]
+
+    assert nodes == [
+        {
+            "kind": "ORDER_PLACED",
+            "path": None,
+            "target": {"type": "Order", "id": to_base64("Order", order.pk)},
+        }
+    ]

@@ -1,19 +1,18 @@
 from datetime import timedelta
 
 import pytest
-from django.core import mail
 from django.utils import timezone
 
+from apps.core import events
 from apps.notifications import services
-from apps.notifications.models import EMAILED_STATUSES, STATUS_MESSAGES, Notification
-from apps.orders.models import Order
+from apps.notifications.models import Notification
 from tests.accounts.factories import UserFactory
 from tests.orders.factories import place_order
 
 
 def make_notifications(user, count: int, **kwargs) -> list[Notification]:
     return [
-        Notification.objects.create(user=user, kind="NEWS", title=f"Note {n}", **kwargs)
+        Notification.objects.create(user=user, kind="GENERAL", title=f"Note {n}", **kwargs)
         for n in range(count)
     ]
 
@@ -25,90 +24,68 @@ def read_states(user) -> list[tuple[str, bool]]:
     ]
 
 
-def with_status(order: Order, status: str) -> Order:
-    Order.objects.filter(pk=order.pk).update(status=status)
-    return Order.objects.get(pk=order.pk)
+# --- notification_create -------------------------------------------------------------------
 
 
-# --- notify_order_placed ----------------------------------------------------------------------
-
-
-def test_an_order_placed_by_a_customer_notifies_them_and_emails_after_commit(
-    db, customer, django_capture_on_commit_callbacks
+def test_a_notification_about_an_object_points_at_it_and_is_published_after_commit(
+    db, customer, published, django_capture_on_commit_callbacks
 ):
     order = place_order(user=customer)
     Notification.objects.all().delete()
-
-    with django_capture_on_commit_callbacks() as callbacks:
-        services.notify_order_placed(order=order)
-        assert mail.outbox == []
-
-    assert list(Notification.objects.values_list("user", "order", "kind", "title", "body")) == [
-        (
-            customer.pk,
-            order.pk,
-            "ORDER_PLACED",
-            "Order received",
-            f"Thank you! We received order {order.number}.",
-        )
-    ]
-    assert len(callbacks) == 1
-    assert mail.outbox == []
-    callbacks[0]()
-    assert [(m.subject, m.to) for m in mail.outbox] == [
-        (f"Your SilkCart order {order.number}", ["casey@example.com"])
-    ]
-
-
-def test_an_order_placed_by_a_guest_is_only_emailed(db, django_capture_on_commit_callbacks):
-    order = place_order(email="guest@example.com")
+    published.clear()
 
     with django_capture_on_commit_callbacks(execute=True):
-        services.notify_order_placed(order=order)
+        notification = services.notification_create(
+            user_id=customer.pk,
+            kind=Notification.Kind.GENERAL,
+            title="Hello",
+            body="A word from the shop.",
+            target=order,
+            path="/orders/1",
+        )
+        assert published == []  # not before the commit
 
-    assert Notification.objects.count() == 0
-    assert [m.to for m in mail.outbox] == [["guest@example.com"]]
-
-
-# --- notify_order_status ----------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("status", sorted(STATUS_MESSAGES))
-def test_a_status_change_notifies_the_customer_and_emails_the_important_ones(
-    db, customer, status, django_capture_on_commit_callbacks
-):
-    order = with_status(place_order(user=customer), status)
-    Notification.objects.all().delete()
-
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        services.notify_order_status(order=order)
-
-    title, body = STATUS_MESSAGES[status]
-    assert list(Notification.objects.values_list("user", "order", "kind", "title", "body")) == [
-        (customer.pk, order.pk, f"ORDER_{status}", title, body.format(number=order.number))
-    ]
-    emailed = status in {"PAID", "SHIPPED", "DELIVERED", "CANCELLED", "REFUNDED"}
-    assert len(callbacks) == (1 if emailed else 0)
-    assert [(m.subject, m.to) for m in mail.outbox] == (
-        [(f"{title}: order {order.number}", ["casey@example.com"])] if emailed else []
+    stored = Notification.objects.get()
+    assert (stored.user_id, stored.kind, stored.title, stored.body, stored.path) == (
+        customer.pk,
+        "GENERAL",
+        "Hello",
+        "A word from the shop.",
+        "/orders/1",
     )
+    assert stored.target == order
+    assert published == [
+        events.Event(
+            type="notification.created",
+            groups=(f"user:{customer.pk}",),
+            payload={"notification_id": notification.pk, "user_id": customer.pk},
+        )
+    ]
 
 
-def test_the_emailed_statuses_are_those_of_the_api():
-    assert {"PAID", "SHIPPED", "DELIVERED", "CANCELLED", "REFUNDED"} == EMAILED_STATUSES
-    assert set(STATUS_MESSAGES) == EMAILED_STATUSES | {"PROCESSING"}
+def test_a_notification_in_a_rolled_back_transaction_is_neither_kept_nor_published(
+    db, customer, published, django_capture_on_commit_callbacks
+):
+    from django.db import transaction
 
-
-def test_a_pending_order_has_no_status_message(db, customer, django_capture_on_commit_callbacks):
-    order = place_order(user=customer)
-    Notification.objects.all().delete()
-
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        services.notify_order_status(order=order)
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        services.notification_create(
+            user_id=customer.pk, kind=Notification.Kind.GENERAL, title="Hello"
+        )
+        raise RuntimeError("the caller fails")
 
     assert Notification.objects.count() == 0
-    assert callbacks == []
-    assert mail.outbox == []
+    assert published == []
+
+
+def test_a_notification_of_an_unknown_kind_is_refused(db, customer):
+    with pytest.raises(ValueError):
+        services.notification_create(user_id=customer.pk, kind="NEWS", title="Hello")
+    assert Notification.objects.count() == 0
 
 
 # --- notifications_mark_read ------------------------------------------------------------------

@@ -322,13 +322,15 @@ def _fail_payment(monkeypatch, spy):
 
 
 def _fail_after_confirmation_queued(monkeypatch, spy):
-    notify = services.notify_order_placed
+    from apps.orders.services import checkout
+
+    notify = checkout.notify_order_placed
 
     def notify_then_fail(*, order):
         notify(order=order)
         spy()
 
-    monkeypatch.setattr(services, "notify_order_placed", notify_then_fail)
+    monkeypatch.setattr(checkout, "notify_order_placed", notify_then_fail)
 
 
 @pytest.mark.postgres

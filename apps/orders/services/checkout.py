@@ -1,4 +1,9 @@
-"""Checkout and the order state machine: every order write, in one transaction each."""
+"""Checkout: a cart becomes an order, in one transaction, whatever kinds of lines it holds.
+
+``_place_order`` runs the steps every kind of line joins (``apps.orders.lines``): lock the cart;
+lock its lines' variants in id order, then what each kind needs, kind by kind; allocate per
+kind (stock, slots); snapshot the lines; create the order, its payment and its first event.
+"""
 
 import secrets
 from decimal import Decimal
@@ -10,27 +15,19 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.forms.models import model_to_dict
-from django.utils import timezone
 
 from apps.accounts.models import Address
 from apps.accounts.services import ADDRESS_FIELDS, address_snapshot
 from apps.cart.errors import CartErrorCode
 from apps.cart.models import Cart
 from apps.cart.services import cart_for
-from apps.catalog import services as catalog_services
+from apps.catalog.errors import CatalogErrorCode
 from apps.core.errors import CoreErrorCode
-from apps.notifications.services import notify_order_placed, notify_order_status
 from apps.payments import services as payment_services
 
-from .errors import OrderErrorCode
-from .models import (
-    CUSTOMER_CANCELLABLE,
-    TRANSITIONS,
-    Order,
-    OrderEvent,
-    OrderLine,
-    OrderStatus,
-)
+from .. import lines as line_kinds
+from ..models import Order, OrderEvent, OrderLine, OrderStatus
+from .notify import notify_order_placed
 
 NUMBER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 
@@ -44,9 +41,10 @@ def _new_number() -> str:
     return "SC-" + "".join(secrets.choice(NUMBER_ALPHABET) for _ in range(8))
 
 
-def shipping_for(subtotal: Decimal) -> Decimal:
-    """The flat fee, or nothing from the free-shipping threshold up."""
-    if subtotal >= settings.FREE_SHIPPING_THRESHOLD:
+def shipping_for(shippable_subtotal: Decimal, *, ships: bool = True) -> Decimal:
+    """The flat fee on what ships, nothing from the free-shipping threshold up, or when
+    nothing ships. The threshold counts the lines that ship only."""
+    if not ships or shippable_subtotal >= settings.FREE_SHIPPING_THRESHOLD:
         return Decimal("0.00")
     return settings.SHIPPING_FLAT_FEE
 
@@ -140,8 +138,13 @@ def _details(
     shipping_address: dict | None,
     saved_address: Address | None,
     billing_address: dict | None,
-) -> tuple[str, dict, dict]:
-    """The order's email and its shipping and billing addresses, checked."""
+) -> tuple[str, dict | None, dict | None]:
+    """The order's email and the addresses given, checked.
+
+    Whether a shipping address is needed depends on the cart's lines (goods ship, services
+    do not): checkout asks for it once it has read them. The billing address defaults to the
+    shipping address.
+    """
     email = (email or "").strip().lower()
     if user.is_authenticated:
         email = email or user.email.strip().lower()
@@ -156,7 +159,7 @@ def _details(
     elif shipping_address is not None:
         shipping = address_snapshot(shipping_address, field="shippingAddress")
     else:
-        raise _error("shippingAddress", "Give a shipping address.", CoreErrorCode.REQUIRED)
+        shipping = None
     billing = (
         address_snapshot(billing_address, field="billingAddress") if billing_address else shipping
     )
@@ -164,7 +167,8 @@ def _details(
 
 
 def _lock_cart(*, cart: Cart | None, token: UUID | None, user) -> tuple[Cart | None, list]:
-    """The cart to check out, locked, with its lines and their variants, locked, in two queries.
+    """Steps 1 and 2: the cart to check out, locked, with its lines and their variants, locked,
+    in two queries.
 
     The cart's lock keeps other checkouts of this cart and every cart mutation out, and the
     lines are read after it is held (in a statement of their own, so that they include what a
@@ -201,8 +205,8 @@ def _place_order(
     cart_token: UUID | None,
     user,
     email: str,
-    shipping: dict,
-    billing: dict,
+    shipping: dict | None,
+    billing: dict | None,
     payment_method: str,
     key: str,
     idempotency_key: str,
@@ -218,30 +222,32 @@ def _place_order(
     cart = held
     if not lines:
         raise _error(None, "The cart is empty.", CartErrorCode.CART_EMPTY)
+    _check_on_sale(lines)
+    kinds = line_kinds.by_kind(lines)
     number = _new_number()
-    variants = catalog_services.stock_allocate(
-        quantities={line.variant_id: line.quantity for line in lines},
+    allocation = line_kinds.Allocation(
         reason=f"Order {number}",
         actor=user if user.is_authenticated else None,
-        locked={line.variant_id: line.variant for line in lines},
+        variants={line.variant_id: line.variant for line in lines},
     )
-    order_lines = []
-    for line in lines:
-        variant = variants[line.variant_id]
-        order_lines.append(
-            OrderLine(
-                variant=variant,
-                product_name=variant.product.name,
-                variant_name=variant.name,
-                sku=variant.sku,
-                quantity=line.quantity,
-                unit_price=variant.price,
-                line_total=variant.price * line.quantity,
-            )
-        )
+    for kind, kind_lines in kinds:  # step 2, continued: what each kind needs, kind by kind
+        kind.lock(kind_lines, allocation)
+    for kind, kind_lines in kinds:  # step 3
+        kind.allocate(kind_lines, allocation)
+    snapshots, shippable = {}, Decimal("0.00")
+    for kind, kind_lines in kinds:  # step 4
+        for line in kind_lines:
+            snapshots[line.pk] = order_line = _snapshot(line)
+            kind.snapshot(line, order_line)
+            if kind.ships:
+                shippable += order_line.line_total
+    order_lines = [snapshots[pk] for pk in sorted(snapshots)]  # in the cart's order
+    ships = any(kind.ships for kind, _ in kinds)
+    if ships and shipping is None:
+        raise _error("shippingAddress", "Give a shipping address.", CoreErrorCode.REQUIRED)
     subtotal = sum((line.line_total for line in order_lines), Decimal("0.00"))
-    shipping_total = shipping_for(subtotal)
-    order = Order.objects.create(
+    shipping_total = shipping_for(shippable, ships=ships)
+    order = Order.objects.create(  # step 5
         number=number,
         user=user if user.is_authenticated else None,
         email=email,
@@ -249,7 +255,8 @@ def _place_order(
         subtotal=subtotal,
         shipping_total=shipping_total,
         total=subtotal + shipping_total,
-        shipping_address=shipping,
+        requires_shipping=ships,
+        shipping_address=shipping if ships else None,
         billing_address=billing,
         note=note,
         cart=cart,
@@ -269,73 +276,27 @@ def _place_order(
     return order
 
 
-@transaction.atomic
-def order_transition(*, order: Order, status: str, actor=None, note: str = "") -> Order:
-    """Move the order along the state machine, with its side effects, event and messages."""
-    order = Order.objects.select_for_update().get(pk=order.pk)
-    previous = order.status
-    if status not in TRANSITIONS[previous]:
-        raise _error(
-            "status",
-            f"An order cannot go from {previous} to {status}.",
-            OrderErrorCode.INVALID_TRANSITION,
-        )
-    payment = getattr(order, "payment", None)
-    if status == OrderStatus.CANCELLED:
-        catalog_services.stock_release(
-            quantities=_quantities(order), reason=f"Order {order.number} cancelled", actor=actor
-        )
-        if payment:
-            payment_services.payment_refund(payment=payment)
-    elif status == OrderStatus.PAID:
-        order.paid_at = timezone.now()
-        if payment:
-            payment_services.payment_capture(payment=payment)
-    elif status == OrderStatus.REFUNDED and payment:
-        payment_services.payment_refund(payment=payment)
-    order.status = status
-    order.save(update_fields=["status", "paid_at", "updated_at"])
-    event_type = (
-        OrderEvent.Type.CANCELLED
-        if status == OrderStatus.CANCELLED
-        else (OrderEvent.Type.STATUS_CHANGED)
+def _check_on_sale(lines: list) -> None:
+    """Every line's variant and product are still on sale (``variant_unavailable``)."""
+    for line in sorted(lines, key=lambda line: line.variant_id):
+        variant = line.variant
+        if not (variant.is_active and variant.product.is_active):
+            raise ValidationError(
+                f"{variant.sku} is no longer on sale; remove it from the cart.",
+                code=CatalogErrorCode.VARIANT_UNAVAILABLE,
+            )
+
+
+def _snapshot(line) -> OrderLine:
+    """What every order line keeps of its cart line: kind, names, SKU and price as they were."""
+    variant = line.variant
+    return OrderLine(
+        variant=variant,
+        kind=line.kind,
+        product_name=variant.product.name,
+        variant_name=variant.name,
+        sku=variant.sku,
+        quantity=line.quantity,
+        unit_price=variant.price,
+        line_total=variant.price * line.quantity,
     )
-    OrderEvent.objects.create(
-        order=order,
-        type=event_type,
-        from_status=previous,
-        to_status=status,
-        note=(note or "").strip(),
-        actor=actor,
-    )
-    notify_order_status(order=order)
-    return order
-
-
-def _quantities(order: Order) -> dict[int, int]:
-    quantities: dict[int, int] = {}
-    for variant_id, quantity in order.lines.filter(variant__isnull=False).values_list(
-        "variant_id", "quantity"
-    ):
-        quantities[variant_id] = quantities.get(variant_id, 0) + quantity
-    return quantities
-
-
-@transaction.atomic
-def order_cancel(*, order: Order, actor, reason: str = "", as_staff: bool = False) -> Order:
-    """Cancel an order: customers their own PENDING or PAID ones; staff any cancellable one."""
-    order = Order.objects.select_for_update().get(pk=order.pk)
-    if not as_staff and order.status not in CUSTOMER_CANCELLABLE:
-        raise _error(
-            None,
-            "This order can no longer be cancelled; contact us for a return.",
-            OrderErrorCode.INVALID_TRANSITION,
-        )
-    if OrderStatus.CANCELLED not in TRANSITIONS[order.status]:
-        # orderCancel has no `status` argument: the refusal is about the whole order.
-        raise _error(
-            None,
-            f"An order cannot go from {order.status} to {OrderStatus.CANCELLED}.",
-            OrderErrorCode.INVALID_TRANSITION,
-        )
-    return order_transition(order=order, status=OrderStatus.CANCELLED, actor=actor, note=reason)

@@ -1,13 +1,19 @@
+"""The order emails: the confirmation, and a message for each status change worth one."""
+
 from django.conf import settings
 
 from apps.core.emails import send_templated_email
-from apps.orders.models import Order, OrderStatus
 
-from .models import STATUS_MESSAGES
+from .messages import status_message
+from .models import Order
 
 
 def _order(order_id: int) -> Order | None:
     return Order.objects.filter(pk=order_id).prefetch_related("lines").first()
+
+
+def order_url(order: Order) -> str:
+    return settings.ORDER_URL_TEMPLATE.replace("{token}", str(order.token))
 
 
 def _context(order: Order) -> dict:
@@ -15,7 +21,7 @@ def _context(order: Order) -> dict:
         "order": order,
         "lines": list(order.lines.all()),
         "currency": order.currency,
-        "order_url": settings.ORDER_URL_TEMPLATE.replace("{token}", str(order.token)),
+        "order_url": order_url(order),
     }
 
 
@@ -24,9 +30,7 @@ def send_order_confirmation(*, order_id: int) -> None:
     if order is None:
         return
     send_templated_email(
-        template="notifications/emails/order_confirmation",
-        to=[order.email],
-        context=_context(order),
+        template="orders/emails/order_confirmation", to=[order.email], context=_context(order)
     )
 
 
@@ -34,16 +38,16 @@ def send_order_status_email(*, order_id: int, status: str) -> None:
     order = _order(order_id)
     if order is None:
         return
-    title, body = STATUS_MESSAGES[status]
+    # The status this message is about: the order may have moved on since.
+    message = status_message(order, status)
     send_templated_email(
-        template="notifications/emails/order_status",
+        template="orders/emails/order_status",
         to=[order.email],
         context={
             **_context(order),
             "status": status,
-            # The status this message is about: the order may have moved on since.
-            "status_label": OrderStatus(status).label,
-            "title": title,
-            "message": body.format(number=order.number),
+            "status_label": message.label,
+            "title": message.title,
+            "message": message.body,
         },
     )
