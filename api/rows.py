@@ -10,20 +10,76 @@ attribute names.
 A connection reads rows only when every field the client selected is one its model's reader
 knows (``Spec``); any other selection takes the usual path through the optimizer. Filters,
 ordering, visibility rules and pagination stay in the queryset the reader receives.
+
+A read model's spec is also where its columns come from: each entry names what it reads
+(``Column``, ``Computed``, ``Related``), and the reader derives its ``.values()`` from it, so the
+fields a selection may ask for and the columns read for them are written once.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import strawberry
 from django.db import models
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 
-# A selection the reader can serve: field name -> the spec of its sub-selection, LEAF for a
-# scalar, ANY for an object whose fields the reader does not need to know (``pageInfo``).
+# A selection the reader can serve: GraphQL field name -> entry. A read model's entries say
+# what each field reads (``Column``, ``Computed``, ``Related``); the plain entries read nothing:
+# LEAF for a scalar, ANY for an object whose fields the reader does not need to know
+# (``pageInfo``), a dict for the sub-selection of an object.
 Spec = dict[str, Any]
 LEAF = None
 ANY = object()
+
+
+@dataclass(frozen=True)
+class Column:
+    """A scalar field read from a column of the row (``pk`` for the id); the row's attribute
+    has the column's name, as the model instance's has."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Computed:
+    """A field its type's resolver computes from annotations of the query (name -> expression,
+    read as attributes of the row). ``fields`` is the sub-selection of the object it returns,
+    a plain spec (the resolver builds it whole), or LEAF for a scalar."""
+
+    annotations: Mapping[str, Any]
+    fields: Spec | None = LEAF
+
+
+@dataclass(frozen=True)
+class Related:
+    """A relation read with the row (``name``: the model's relation), its own fields in
+    ``fields``; the row's attribute of that name holds its row, or its list of rows."""
+
+    name: str
+    fields: Spec
+
+
+def columns(spec: Spec) -> dict[str, str]:
+    """GraphQL field -> column, for the ``Column`` entries of ``spec``."""
+    return {name: entry.name for name, entry in spec.items() if isinstance(entry, Column)}
+
+
+def computed(spec: Spec) -> dict[str, Mapping[str, Any]]:
+    """GraphQL field -> its annotations, for the ``Computed`` entries of ``spec``."""
+    return {name: entry.annotations for name, entry in spec.items() if isinstance(entry, Computed)}
+
+
+def shape(spec: Spec) -> Spec:
+    """``spec`` as ``selection_fits`` reads it: LEAF, ANY or a sub-spec for every field."""
+    shaped: Spec = {}
+    for name, entry in spec.items():
+        if isinstance(entry, Column):
+            entry = LEAF
+        elif isinstance(entry, Computed | Related):
+            entry = entry.fields
+        shaped[name] = shape(entry) if isinstance(entry, dict) else entry
+    return shaped
 
 
 class Row:
@@ -55,7 +111,8 @@ def resolves_rows(model: type[models.Model], row_class: type[Row]):
 
 
 def selection_fits(selections: list[Any], spec: Spec) -> bool:
-    """True when every field in ``selections`` (fragments included) is allowed by ``spec``."""
+    """True when every field in ``selections`` (fragments included) is allowed by ``spec``
+    (a plain spec: LEAF, ANY and sub-specs, as ``shape`` makes it)."""
     for selection in selections:
         if isinstance(selection, (FragmentSpread, InlineFragment)):
             if not selection_fits(selection.selections, spec):
@@ -110,9 +167,10 @@ _readers: dict[type[models.Model], tuple[Spec, Reader]] = {}
 
 def register_reader(model: type[models.Model], spec: Spec) -> Callable[[Reader], Reader]:
     """Register how to read ``model`` as rows, for node selections that fit ``spec``."""
+    fits = shape(spec)
 
     def register(reader: Reader) -> Reader:
-        _readers[model] = (spec, reader)
+        _readers[model] = (fits, reader)
         return reader
 
     return register

@@ -5,7 +5,6 @@ as correlated subqueries, evaluated for the rows of the page only), two elsewher
 the page in a second query). Only the selected columns are read.
 """
 
-import functools
 from typing import Any
 
 from django.contrib.postgres.expressions import ArraySubquery
@@ -14,7 +13,19 @@ from django.db.models import OuterRef, QuerySet
 from django.db.models.fields.files import FieldFile
 from django.db.models.functions import JSONObject
 
-from api.rows import LEAF, Row, RowsFromValues, Spec, selected, selected_names
+from api.rows import (
+    LEAF,
+    Column,
+    Computed,
+    Related,
+    Row,
+    RowsFromValues,
+    Spec,
+    columns,
+    computed,
+    selected,
+    selected_names,
+)
 
 from .models import (
     ProductImage,
@@ -24,25 +35,57 @@ from .models import (
 )
 
 _MONEY: Spec = {"amount": LEAF, "currency": LEAF}
+
+# The fields of the catalog page that rows serve, each with what it reads. ``ProductType``'s
+# fields are all here or in ``OPTIMIZER_ONLY`` (tests/catalog/test_read_model.py), and the
+# equivalence tests select every field here (tests/catalog/test_rows.py).
 PRODUCT: Spec = {
-    "id": LEAF,
-    "name": LEAF,
-    "slug": LEAF,
-    "description": LEAF,
-    "isActive": LEAF,
-    "createdAt": LEAF,
-    "updatedAt": LEAF,
-    "inStock": LEAF,
-    "priceRange": {"start": _MONEY, "stop": _MONEY},
-    "category": {"id": LEAF, "name": LEAF, "slug": LEAF, "description": LEAF},
-    "images": {
-        "id": LEAF,
-        "url": LEAF,
-        "alt": LEAF,
-        "width": LEAF,
-        "height": LEAF,
-        "sortOrder": LEAF,
-    },
+    "id": Column("pk"),
+    "kind": Column("kind"),
+    "name": Column("name"),
+    "slug": Column("slug"),
+    "description": Column("description"),
+    "isActive": Column("is_active"),
+    "createdAt": Column("created_at"),
+    "updatedAt": Column("updated_at"),
+    # Built once: ``annotate`` resolves a copy of each expression for each query.
+    "inStock": Computed({"has_stock": in_stock_expression()}),
+    "priceRange": Computed(
+        {"min_price": min_price_expression(), "max_price": max_price_expression()},
+        fields={"start": _MONEY, "stop": _MONEY},
+    ),
+    "category": Related(
+        "category",
+        {
+            "id": Column("pk"),
+            "name": Column("name"),
+            "slug": Column("slug"),
+            "description": Column("description"),
+        },
+    ),
+    "images": Related(
+        "images",
+        {
+            "id": Column("pk"),
+            "url": Column("image"),
+            "alt": Column("alt"),
+            "width": Column("width"),
+            "height": Column("height"),
+            "sortOrder": Column("sort_order"),
+        },
+    ),
+}
+
+# The fields of ``ProductType`` (and of the types PRODUCT reaches, by their path) that only the
+# instance path serves, and why: a selection with any of them is read through the optimizer.
+OPTIMIZER_ONLY: dict[str, str] = {
+    "variants": (
+        "a list with its own visibility rule (ProductVariantType.get_queryset) and the "
+        "variant's fields; the catalog page shows prices and stock, not variants"
+    ),
+    "category.parent": "the category tree, walked by the category pages, not the catalog page",
+    "category.children": "the category tree, walked by the category pages, not the catalog page",
+    "category.products": "a connection of its own, with filters, ordering and pagination",
 }
 
 
@@ -58,35 +101,16 @@ class ProductRow(Row):
     pass
 
 
-# GraphQL field -> column, for the plain columns of each row.
-_PRODUCT_COLUMNS = {
-    "name": "name",
-    "slug": "slug",
-    "description": "description",
-    "isActive": "is_active",
-    "createdAt": "created_at",
-    "updatedAt": "updated_at",
+# GraphQL field -> column, derived from PRODUCT; the primary keys are always read.
+_CATEGORY: Related = PRODUCT["category"]
+_IMAGES: Related = PRODUCT["images"]
+_PRODUCT_COLUMNS = {name: column for name, column in columns(PRODUCT).items() if column != "pk"}
+_PRODUCT_COMPUTED = computed(PRODUCT)
+_CATEGORY_COLUMNS = {
+    name: column for name, column in columns(_CATEGORY.fields).items() if column != "pk"
 }
-_CATEGORY_COLUMNS = {"name": "name", "slug": "slug", "description": "description"}
-_IMAGE_COLUMNS = {
-    "id": "pk",
-    "url": "image",
-    "alt": "alt",
-    "width": "width",
-    "height": "height",
-    "sortOrder": "sort_order",
-}
+_IMAGE_COLUMNS = columns(_IMAGES.fields)
 _IMAGE_FIELD = ProductImage._meta.get_field("image")
-
-
-@functools.cache
-def _price_and_stock() -> dict[str, Any]:
-    """The annotations, built once: ``annotate`` resolves a copy of them for each query."""
-    return {
-        "min_price": min_price_expression(),
-        "max_price": max_price_expression(),
-        "has_stock": in_stock_expression(),
-    }
 
 
 def _image_row(values: dict[str, Any]) -> ProductImageRow:
@@ -104,18 +128,16 @@ def product_rows(
     the caller may see. The caller has checked ``selections`` against ``PRODUCT``.
     """
     names = selected_names(selections)
-    columns = ["pk"] + [column for name, column in _PRODUCT_COLUMNS.items() if name in names]
-    computed = []
-    if "priceRange" in names:
-        computed += ["min_price", "max_price"]
-    if "inStock" in names:
-        computed.append("has_stock")
-    columns += computed
-    annotations = {
-        column: _price_and_stock()[column]
-        for column in computed
-        if column not in products.query.annotations
-    }
+    values_columns = ["pk"] + [column for name, column in _PRODUCT_COLUMNS.items() if name in names]
+    annotations = {}
+    for name, expressions in _PRODUCT_COMPUTED.items():
+        if name in names:
+            values_columns += expressions.keys()
+            annotations |= {
+                column: expression
+                for column, expression in expressions.items()
+                if column not in products.query.annotations
+            }
 
     category_columns = {}
     if "category" in names:
@@ -124,12 +146,12 @@ def product_rows(
             for category in selected(selections, "category")
             for name in selected_names(category.selections)
         }
-        category_columns = {"category_id": "pk"} | {
-            f"category__{column}": column
+        category_columns = {f"{_CATEGORY.name}_id": "pk"} | {
+            f"{_CATEGORY.name}__{column}": column
             for name, column in _CATEGORY_COLUMNS.items()
             if name in category_names
         }
-        columns += category_columns
+        values_columns += category_columns
 
     with_images = "images" in names
     images_in_query = with_images and connection.vendor == "postgresql"
@@ -148,20 +170,21 @@ def product_rows(
                 json=JSONObject(**{column: column for column in image_columns})
             )
         )
-        columns.append("image_values")
+        values_columns.append("image_values")
     if annotations:
         products = products.annotate(**annotations)
-    values = products.values(*columns)
+    values = products.values(*values_columns)
+    category_attr, images_attr = _CATEGORY.name, _IMAGES.name  # the rows' attributes
 
     def rows_from_values(page: list[dict[str, Any]]) -> list[Row]:
         rows = []
         for value in page:
             if category_columns:
-                value["category"] = CategoryRow(
+                value[category_attr] = CategoryRow(
                     **{name: value.pop(column) for column, name in category_columns.items()}
                 )
             if images_in_query:
-                value["images"] = [_image_row(image) for image in value.pop("image_values")]
+                value[images_attr] = [_image_row(image) for image in value.pop("image_values")]
             rows.append(ProductRow(**value))
         if with_images and not images_in_query:
             by_product: dict[int, list[ProductImageRow]] = {row.pk: [] for row in rows}
@@ -172,7 +195,7 @@ def product_rows(
                 for image in page_images:
                     by_product[image.pop("product_id")].append(_image_row(image))
             for row in rows:
-                row.images = by_product[row.pk]
+                setattr(row, images_attr, by_product[row.pk])
         return rows
 
     return values, rows_from_values

@@ -8,21 +8,28 @@ from django.db.models.signals import pre_init
 
 from api import rows
 from apps.catalog.models import Product
+from apps.catalog.rows import PRODUCT
 from tests.catalog.factories import (
     CategoryFactory,
     ProductFactory,
     ProductImageFactory,
     ProductVariantFactory,
+    ServiceFactory,
     global_id,
 )
 from tests.catalog.test_queries import make_catalog
 
-EVERY_ROW_FIELD = """
-  id name slug description isActive createdAt updatedAt inStock __typename
-  priceRange { start { amount currency } stop { amount currency } }
-  category { id name slug description __typename }
-  images { id url alt width height sortOrder }
-"""
+
+def selection(spec: rows.Spec) -> str:
+    """Every field ``spec`` allows, as a GraphQL selection (``__typename`` on every object)."""
+    fields = []
+    for name, sub_spec in rows.shape(spec).items():
+        fields.append(name if sub_spec is rows.LEAF else f"{name} {{ {selection(sub_spec)} }}")
+    return " ".join([*fields, "__typename"])
+
+
+# Every field the read model serves: a new entry of PRODUCT is compared with the model path.
+EVERY_ROW_FIELD = selection(PRODUCT)
 
 PAGE = f"""
 query Page(
@@ -72,6 +79,9 @@ def catalog(db):
             ProductImageFactory(product=product, sort_order=images - order, alt=f"view {order}")
     # a product with no variant at all: no price, not in stock
     ProductFactory(name="Empty Box", slug="empty-box", category=shop["home"])
+    # a service: bookable, so in stock, without any stock
+    haircut = ServiceFactory(name="Haircut", slug="haircut", category=shop["home"])
+    ProductVariantFactory(product=haircut, price=Decimal("45.00"), stock_quantity=0)
     return shop
 
 
@@ -152,7 +162,7 @@ def test_category_products_as_rows_answer_what_instances_answer(
 def test_the_catalog_page_builds_no_model_instance(gql, catalog, products_built):
     response = gql(PAGE, {"first": 10})
 
-    assert len(response.data["products"]["edges"]) == 6
+    assert len(response.data["products"]["edges"]) == 7
     assert products_built == []
 
 
@@ -165,7 +175,7 @@ def test_a_selection_the_rows_cannot_serve_takes_the_model_path(gql, catalog, pr
         if e["node"]["name"] == "Cast Iron Pan"
     )
     assert pan["variants"] == [{"sku": "PAN-1"}]
-    assert len(products_built) == 6
+    assert len(products_built) == 7
 
 
 def test_rows_keep_the_visibility_rules(gql, admin_gql, catalog):
@@ -179,18 +189,26 @@ def test_rows_keep_the_visibility_rules(gql, admin_gql, catalog):
     kettle = next(e["node"] for e in staff["edges"] if e["node"]["slug"] == "hidden-kettle")
     assert kettle["isActive"] is False
     assert len(kettle["images"]) == 2
-    assert shopper["totalCount"] == 6
-    assert staff["totalCount"] == 7
+    assert shopper["totalCount"] == 7
+    assert staff["totalCount"] == 8
 
 
 def test_a_product_without_variants_has_a_zero_price_range_and_no_stock(gql, catalog):
     nodes = [edge["node"] for edge in gql(PAGE, {"first": 20}).data["products"]["edges"]]
 
     box = next(node for node in nodes if node["slug"] == "empty-box")
-    zero = {"amount": "0.00", "currency": "USD"}
-    assert box["priceRange"] == {"start": zero, "stop": zero}
+    zero = {"amount": "0.00", "currency": "USD", "__typename": "Money"}
+    assert box["priceRange"] == {"start": zero, "stop": zero, "__typename": "PriceRange"}
     assert box["inStock"] is False
     assert box["images"] == []
+
+
+def test_a_service_is_in_stock_without_stock(gql, catalog):
+    nodes = [edge["node"] for edge in gql(PAGE, {"first": 20}).data["products"]["edges"]]
+
+    haircut = next(node for node in nodes if node["slug"] == "haircut")
+    assert (haircut["kind"], haircut["inStock"]) == ("SERVICE", True)
+    assert {node["kind"] for node in nodes if node["slug"] != "haircut"} == {"GOODS"}
 
 
 def test_row_ids_are_the_global_ids_the_node_field_resolves(gql, catalog):
@@ -212,9 +230,11 @@ def test_the_catalog_page_is_one_query_on_postgresql_whatever_its_size(
         ProductVariantFactory(product=product, price=Decimal("5.00") + index)
         ProductImageFactory(product=product)
         ProductImageFactory(product=product)
-    query = """query($first: Int) { products(first: $first) { edges { node {
-      id name slug category { name } priceRange { start { amount } stop { amount } }
-      inStock images { url } } } } }"""
+    query = (
+        "query($first: Int) { products(first: $first) { edges { node { "
+        + EVERY_ROW_FIELD
+        + " } } } }"
+    )
     expected = 1 if connection.vendor == "postgresql" else 2  # images in a second query
 
     with django_assert_num_queries(expected):
