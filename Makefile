@@ -36,6 +36,11 @@ seed: install
 serve: install
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
+## worker: run the background job worker (PostgreSQL: DATABASE_URL=postgres://...)
+.PHONY: worker
+worker: install
+	JOBS_BACKEND=procrastinate $(PY) manage.py jobs_worker
+
 ## test: the test suite with coverage (SQLite unless DATABASE_URL is set)
 test: install
 	$(VENV)/bin/coverage run -m pytest $(PYTEST_ARGS)
@@ -61,6 +66,23 @@ schema-check: install
 	@if diff -u schema.graphql .schema.graphql.new; then rm -f .schema.graphql.new; \
 	else rm -f .schema.graphql.new; echo "schema.graphql is stale: run 'make schema'"; exit 1; fi
 
+## docs: serve the documentation on http://127.0.0.1:8001/ (mkdocs serve, rebuilt on every change)
+.PHONY: docs docs-build erd erd-check
+docs: install
+	$(VENV)/bin/mkdocs serve --dev-addr 127.0.0.1:8001
+
+## docs-build: build the documentation into site/; any warning (a broken link or anchor) fails
+docs-build: install
+	$(VENV)/bin/mkdocs build --strict --site-dir site
+
+## erd: rewrite docs/models.md, the entity-relationship diagram of every model, from the models
+erd: install
+	DJANGO_SETTINGS_MODULE=backend.settings.test $(PY) manage.py erd
+
+## erd-check: fail when docs/models.md is stale
+erd-check: install
+	DJANGO_SETTINGS_MODULE=backend.settings.test $(PY) manage.py erd --check
+
 ## fuzz: generated queries and mutations against /graphql/ (anonymous, customer, staff) on a
 ## throwaway database; fails on a 5xx, a leak or a non-GraphQL answer (FUZZ_SEED replays a run)
 FUZZ_EXAMPLES ?= 5000
@@ -85,13 +107,14 @@ audit: install
 
 ## bench: req/s and latency of the main operations under gunicorn (needs PostgreSQL and Redis)
 BENCH_PRODUCTS ?= 1000
+BENCH_LARGE_PRODUCTS ?= 50000
 BENCH_DURATION ?= 10
 BENCH_CONNECTIONS ?= 8
 BENCH_CONCURRENCY ?= 50
 .PHONY: bench bench-contention
 bench: install
-	BENCH_PRODUCTS=$(BENCH_PRODUCTS) BENCH_DURATION=$(BENCH_DURATION) \
-		BENCH_CONNECTIONS=$(BENCH_CONNECTIONS) $(PY) bench/run.py
+	BENCH_PRODUCTS=$(BENCH_PRODUCTS) BENCH_LARGE_PRODUCTS=$(BENCH_LARGE_PRODUCTS) \
+		BENCH_DURATION=$(BENCH_DURATION) BENCH_CONNECTIONS=$(BENCH_CONNECTIONS) $(PY) bench/run.py
 
 ## bench-contention: 1,000 buyers race for 50 units through gunicorn; fails on a wrong count
 bench-contention: install

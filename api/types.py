@@ -1,7 +1,7 @@
 """GraphQL building blocks shared by every app: money, connections, id resolution, errors."""
 
 import re
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, DecimalException
 from typing import Any, TypeVar
 
 import strawberry
@@ -10,12 +10,15 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from graphql import GraphQLError
 from strawberry import relay
+from strawberry.schema.types.base_scalars import wrap_parser
+from strawberry.types.scalar import ScalarDefinition
 from strawberry_django import optimizer
 from strawberry_django.fields.field import StrawberryDjangoField
 from strawberry_django.optimizer import is_optimized, is_optimized_by_prefetching
 from strawberry_django.relay import DjangoListConnection
 
 from apps.core.errors import CoreErrorCode
+from apps.core.validation import SEARCH_MAX_LENGTH
 
 from .rows import connection_reader, reads_rows
 
@@ -45,6 +48,37 @@ class Money:
             currency=settings.SHOP_CURRENCY,
         )
 
+
+# The largest magnitude a Decimal argument may have (prices, filters): 10^15. Beyond it, or a
+# NaN or an infinity, nothing of the shop could match it, and the database would fail on it.
+_DECIMAL_MAX_EXPONENT = 15
+_DECIMAL_MAX_LENGTH = 40
+
+
+def _parse_decimal(value: str) -> Decimal:
+    if len(value) > _DECIMAL_MAX_LENGTH:
+        raise ValueError
+    number = Decimal(value)
+    if not number.is_finite() or abs(number.adjusted()) > _DECIMAL_MAX_EXPONENT:
+        raise ValueError
+    return number
+
+
+SafeDecimal = ScalarDefinition(
+    name="Decimal",
+    description='A decimal number, as a string (`"19.99"`); finite, below 10^15.',
+    specified_by_url=None,
+    serialize=str,
+    parse_value=wrap_parser(
+        _parse_decimal,
+        "Decimal",
+        exceptions=(DecimalException, ValueError),
+        include_error=False,
+        accept_non_string=True,
+    ),
+    parse_literal=None,
+    origin=Decimal,
+)
 
 _UNIQUE_KEYS = {"pk", "-pk", "id", "-id"}
 
@@ -141,6 +175,17 @@ class CountableConnection(DjangoListConnection[relay.NodeType]):
             edge.node = row
         connection.nodes = nodes
         return connection
+
+
+def search_text(value: str, *, argument: str = "search") -> str:
+    """A search term, trimmed; a top-level ``invalid`` error past ``SEARCH_MAX_LENGTH``."""
+    text = value.strip()
+    if len(text) > SEARCH_MAX_LENGTH:
+        raise PublicError(
+            f"'{argument}' takes at most {SEARCH_MAX_LENGTH} characters.",
+            code=CoreErrorCode.INVALID,
+        )
+    return text
 
 
 _PK = re.compile(r"[0-9]{1,18}")

@@ -2,15 +2,22 @@
 
 import json
 import logging
+import time
 
 from cross_web import HTTPException
 from django.conf import settings
+from django.db import OperationalError, connection
 from django.http import HttpRequest, HttpResponse
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import ensure_csrf_cookie
+from psycopg.errors import QueryCanceled
 from strawberry.django.views import GraphQLView
 
 from apps.core import response_cache
+from apps.core.errors import CoreErrorCode
+from apps.core.outage import unavailable_response
+
+from .types import PublicError
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +34,35 @@ _GRAPHIQL_FRESH_CSRF = """        headers: defaultHeaders,
 """
 
 
+_MASKED_MESSAGE = "Unexpected error."
+
+
+class RequestTimeout(PublicError):
+    def __init__(self) -> None:
+        super().__init__(
+            "The request took too long and was stopped. Ask for less, or try again later.",
+            code=CoreErrorCode.TIMEOUT,
+        )
+
+
+class TimeBudget:
+    """A database execute wrapper: a request past its time budget stops at its next query, and
+    a statement PostgreSQL cancelled (``statement_timeout``) answers the same coded error."""
+
+    def __init__(self, seconds: float) -> None:
+        self.deadline = time.monotonic() + seconds
+
+    def __call__(self, execute, sql, params, many, context):
+        if time.monotonic() > self.deadline:
+            raise RequestTimeout
+        try:
+            return execute(sql, params, many, context)
+        except OperationalError as error:
+            if isinstance(error.__cause__, QueryCanceled):
+                raise RequestTimeout from error
+            raise
+
+
 @method_decorator(ensure_csrf_cookie, name="dispatch")
 class SilkCartGraphQLView(GraphQLView):
     """Strawberry's sync view; every response sets the ``csrftoken`` cookie.
@@ -39,24 +75,52 @@ class SilkCartGraphQLView(GraphQLView):
         html = self.graphql_ide_html.replace(_GRAPHIQL_STATIC_HEADERS, _GRAPHIQL_FRESH_CSRF, 1)
         return HttpResponse(html)
 
+    def process_result(self, request, result):
+        """Every error a client gets carries a code it can switch on (``extensions.code``): a
+        malformed document, an argument of the wrong type or shape is ``invalid``; anything
+        the masking replaced is ``internal_error``."""
+        response = super().process_result(request, result)
+        for error in response.get("errors") or ():
+            extensions = error.setdefault("extensions", {})
+            if "code" not in extensions:
+                internal = error.get("message") == _MASKED_MESSAGE
+                extensions["code"] = (
+                    CoreErrorCode.INTERNAL_ERROR if internal else CoreErrorCode.INVALID
+                )
+        return response
+
     def parse_http_body(self, request):
         """Strawberry's parsing, where a body of the wrong shape is a 400 instead of a 500.
 
         Strawberry expects a JSON object (or an upload's ``operations`` object and ``map``) and
         raises on anything else: ``null``, a string or a number as the body, bytes that are not
-        UTF-8, a ``map`` path that leads nowhere. Parsing touches nothing, so any such error is
+        UTF-8, JSON nested deeper than Python's parser recurses, a ``map`` path that leads
+        nowhere. Parsing touches nothing, so any such error is
         the client's.
         """
         try:
             return super().parse_http_body(request)
-        except (AttributeError, IndexError, TypeError, ValueError) as error:
+        except (AttributeError, IndexError, TypeError, ValueError, RecursionError) as error:
             raise HTTPException(400, "The body is not a GraphQL request.") from error
 
     def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        operation = _cacheable_operation(request) if settings.CATALOG_CACHE else None
+        with connection.execute_wrapper(TimeBudget(settings.GRAPHQL_TIME_BUDGET)):
+            response = self._dispatch(request, *args, **kwargs)
+        if getattr(request, "database_unavailable", False):
+            return unavailable_response()
+        return response
+
+    def _dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        operation = _cacheable_operation(request)
         if operation is None:
+            # Personal or changing data (a cart, an order, an account): no cache may keep it.
+            response = super().dispatch(request, *args, **kwargs)
+            response["Cache-Control"] = "private, no-store"
+            return response
+        if not settings.CATALOG_CACHE:
             return super().dispatch(request, *args, **kwargs)
-        key = response_cache.entry_key(*operation)
+        # Answers hold absolute URLs (images): one entry per scheme and host.
+        key = response_cache.entry_key(*operation, origin=request.build_absolute_uri("/"))
         body, version = response_cache.lookup(key)
         if body is not None:
             response = HttpResponse(body, content_type="application/json")
@@ -87,7 +151,7 @@ def _cacheable_operation(request: HttpRequest) -> tuple[str, dict | None, str | 
             }
         else:
             return None
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if not isinstance(payload, dict):
         return None

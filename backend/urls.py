@@ -7,6 +7,8 @@ from api.views import SilkCartGraphQLView
 from apps.core.views import healthz, readyz
 from schema.schema import schema
 
+handler500 = "apps.core.views.server_error"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path(

@@ -296,6 +296,18 @@ def seed_pool(pool: Pool) -> None:
     pool.skus = [*ProductVariant.objects.values_list("sku", flat=True)[:50]]
 
 
+# Thirty aliases of a hundred products, each nesting a hundred more: inside the depth and alias
+# limits, refused by the cost limit before it runs.
+COST_BOMB = (
+    "{ "
+    + " ".join(
+        f"a{n}: products(first: 100) {{ edges {{ node {{ name category {{ products(first: 100) "
+        "{ edges { node { name slug description } } } } } } }"
+        for n in range(30)
+    )
+    + " }"
+)
+
 ODD_DECIMALS = [
     *("0", "-0", "0.001", "-1", "1e999", "-1E+400", "1e-400", "NaN", "sNaN", "Infinity"),
     *("9" * 30, "0." + "1" * 30, " 1.5", "1,5", "0x10", "", "1_000", "\u0661\u0662"),
@@ -1133,6 +1145,42 @@ class Fuzzer:
                         "query": "query($t: UUID, $i: ID!) { cart(token: $t) { id: token } "
                         "node(id: $i) { id } }",
                         "variables": {"t": {"x": []}, "i": 1.5},
+                    }
+                ),
+            ),
+            # The audit's requests: the cost bomb, JSON nested too deep, a lone surrogate in a
+            # variable, numbers past every range.
+            ("application/json", json.dumps({"query": COST_BOMB})),
+            ("application/json", '{"query": ' + "[" * 100_000 + "]" * 100_000 + "}"),
+            (
+                "application/json",
+                json.dumps(
+                    {
+                        "query": "query($q: String) { products(filters: {search: $q}) "
+                        "{ totalCount } }",
+                        "variables": {"q": "\ud800"},
+                    }
+                ),
+            ),
+            *(
+                (
+                    "application/json",
+                    json.dumps(
+                        {
+                            "query": "query($p: Decimal) { products(filters: {priceMin: $p}) "
+                            "{ totalCount } }",
+                            "variables": {"p": price},
+                        }
+                    ),
+                )
+                for price in ("1e999999", "NaN", "-Infinity", "1" * 50)
+            ),
+            (
+                "application/json",
+                json.dumps(
+                    {
+                        "query": 'mutation { stockUpdate(variantId: "UHJvZHVjdFZhcmlhbnQ6MQ==", '
+                        'delta: 2147483647, reason: "x") { __typename } }'
                     }
                 ),
             ),

@@ -7,14 +7,23 @@ loopback port and drives it with wrk (locust when wrk is not installed). The pla
 is taken within the same run. SQL queries per request are counted in-process (Django's test
 client against the same database and settings). Writes bench/results/latest.{md,json,png}.
 
+The catalog's size: a second bench database (default: the bench database's name + ``_large``)
+is migrated and seeded with BENCH_LARGE_PRODUCTS products; two gunicorn servers, one per
+database, run side by side and are loaded in turn (small, large, small, ...), and the page's
+cost growth is the median over adjacent pairs of req/s at BENCH_PRODUCTS / req/s at
+BENCH_LARGE_PRODUCTS. In-process, the page's SQL on the large catalog is run through
+``EXPLAIN``: a Seq Scan over the product, variant or image table, or a hashed SubPlan (a
+subquery computed over the whole table rather than for the page's rows), fails the run.
+
 Every option has an environment variable: BENCH_PRODUCTS (1000), BENCH_DURATION (10 s per run),
 BENCH_CONNECTIONS (8), BENCH_THREADS (2, wrk threads), BENCH_WORKERS (2), BENCH_PAIRS (3: floor
 and catalog runs in turn), BENCH_MAX_REQUESTS (0: no worker recycling during the runs),
 BENCH_TOOL (wrk or locust; default: wrk when installed), BENCH_CHECKOUT_CARTS (guest carts made
 for checkoutComplete; default: enough for 250 orders/s), BENCH_RETRIES (1: a run during which
 other processes used more than 0.25 cores is run again, after waiting up to BENCH_QUIET_WAIT
-seconds, 20, for a quiet machine), DATABASE_URL (postgres://postgres@127.0.0.1:5432/silkcart_bench),
-CACHE_URL (redis://127.0.0.1:6379/14).
+seconds, 20, for a quiet machine), BENCH_LARGE_PRODUCTS (50000; 0 skips the large catalog),
+DATABASE_URL (postgres://postgres@127.0.0.1:5432/silkcart_bench), BENCH_LARGE_DATABASE_URL
+(DATABASE_URL with ``_large`` after the database's name), CACHE_URL (redis://127.0.0.1:6379/14).
 """
 
 import argparse
@@ -31,7 +40,7 @@ import sys
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -51,7 +60,10 @@ TARGETS = {
     "checkout_orders_per_second": 100,
     "catalog_queries": 3,
     "checkout_queries": 20,
+    "catalog_growth_ratio": 1.3,  # at most: req/s on the small catalog / on the large one
 }
+# A Seq Scan over one of these in the catalog page's plan reads the whole catalog per request.
+CATALOG_TABLES = ("catalog_product", "catalog_productvariant", "catalog_productimage")
 
 
 @dataclass
@@ -70,6 +82,9 @@ class Operation:
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--products", type=int, default=env_int("BENCH_PRODUCTS", 1000))
+    parser.add_argument(
+        "--large-products", type=int, default=env_int("BENCH_LARGE_PRODUCTS", 50000)
+    )
     parser.add_argument("--duration", type=int, default=env_int("BENCH_DURATION", 10))
     parser.add_argument("--connections", type=int, default=env_int("BENCH_CONNECTIONS", 8))
     parser.add_argument("--threads", type=int, default=env_int("BENCH_THREADS", 2))
@@ -87,6 +102,9 @@ def parse_args() -> argparse.Namespace:
         parser.error("--products must be at least 20 (one catalog page)")
     if args.pairs < 1:
         parser.error("--pairs must be at least 1 (a floor run and a catalog run)")
+    if args.large_products and args.large_products <= args.products:
+        parser.error("--large-products must be 0 (no large catalog) or more than --products")
+    args.large_database_url = common.large_database_url()
     if args.tool is None:
         args.tool = "wrk" if shutil.which("wrk") else "locust"
     elif args.tool == "wrk" and not shutil.which("wrk"):
@@ -223,26 +241,33 @@ def verify_parity(port: int) -> list[str]:
 # --- SQL queries per request, in-process ---------------------------------------------------------
 
 
-def count_queries(operations: dict[str, Operation]) -> dict[str, int]:
+def captured_queries(op: Operation, bodies: list[str | None]) -> list[dict]:
+    """The SQL queries (``sql``, ``time``) of the last of ``bodies`` sent in-process."""
     from django.db import connection
-    from django.test import Client, override_settings
+    from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
+    client = Client(HTTP_HOST="127.0.0.1")
+    queries = []
+    for body in bodies:  # the first ones warm up; the last one is captured
+        with CaptureQueriesContext(connection) as captured:
+            if op.method == "GET":
+                response = client.get(op.path)
+            else:
+                response = client.post(op.path, body, content_type="application/json")
+        if response.status_code != 200:
+            sys.exit(f"{op.name} in-process: HTTP {response.status_code}")
+        if problem := _problem(op, response.json()):
+            sys.exit(f"{op.name} in-process: {problem}")
+        queries = captured.captured_queries
+    return queries
+
+
+def count_queries(operations: dict[str, Operation]) -> dict[str, int]:
+    from django.test import override_settings
+
     def measure(op: Operation, bodies: list[str | None]) -> int:
-        client = Client(HTTP_HOST="127.0.0.1")
-        count = 0
-        for body in bodies:  # the first ones warm up; the last one is counted
-            with CaptureQueriesContext(connection) as captured:
-                if op.method == "GET":
-                    response = client.get(op.path)
-                else:
-                    response = client.post(op.path, body, content_type="application/json")
-            if response.status_code != 200:
-                sys.exit(f"{op.name} in-process: HTTP {response.status_code}")
-            if problem := _problem(op, response.json()):
-                sys.exit(f"{op.name} in-process: {problem}")
-            count = len(captured.captured_queries)
-        return count
+        return len(captured_queries(op, bodies))
 
     variants = common.bench_variant_ids(limit=2)
     checkout_bodies = [
@@ -261,6 +286,91 @@ def count_queries(operations: dict[str, Operation]) -> dict[str, int]:
             operations["catalog_cached"], operations["catalog_cached"].bodies * 2
         )
     return counts
+
+
+# --- The large catalog, in-process: seeding, SQL queries and their plans ------------------------
+
+
+def prepare_large_catalog(args: argparse.Namespace, catalog: Operation) -> dict:
+    """Migrate and seed the large bench database, then capture the catalog page's SQL there:
+    its query count, and the plan of each statement."""
+    name = common.database_name(args.large_database_url)
+    with common.using_database(args.large_database_url, allow_any_database=args.allow_any_database):
+        log(f"Database {name}: migrating and seeding {args.large_products:,} bench products")
+        common.migrate()
+        started = time.monotonic()
+        common.seed_catalog(args.large_products)
+        seeded = time.monotonic() - started
+        log(f"  seeded in {seeded:.1f} s; the catalog page's SQL through EXPLAIN")
+        queries = captured_queries(catalog, catalog.bodies * 2)
+        plans = [explain(query["sql"]) for query in queries]
+    return {
+        "database": name,
+        "seed_seconds": round(seeded, 1),
+        "queries": len(queries),
+        "plans": plans,
+    }
+
+
+def explain(sql: str) -> dict:
+    """The plan of one statement: a one-line summary, its problems and the EXPLAIN text.
+
+    VERBOSE: PostgreSQL (15 at least) names a subplan hashed only in the expressions that use
+    it (``(hashed SubPlan 2)``), not in the ``Subplan Name`` of the subplan's own node.
+    """
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (VERBOSE, FORMAT JSON) {sql}")
+        plan = cursor.fetchone()[0][0]["Plan"]
+        cursor.execute(f"EXPLAIN (VERBOSE) {sql}")
+        text = "\n".join(row[0] for row in cursor.fetchall())
+    hashed = set(re.findall(r"hashed (SubPlan \d+)", json.dumps(plan)))
+    return {
+        "sql": sql,
+        "summary": plan_summary(plan, hashed),
+        "problems": [
+            f"{subplan_name(node, hashed)}{describe_node(node)}"
+            for node in plan_nodes(plan)
+            if is_seq_scan_of_catalog(node) or "hashed" in subplan_name(node, hashed)
+        ],
+        "text": text,
+    }
+
+
+def plan_nodes(node: dict):
+    """The node and every node below it, subplans included, depth first."""
+    yield node
+    for child in node.get("Plans", []):
+        yield from plan_nodes(child)
+
+
+def is_seq_scan_of_catalog(node: dict) -> bool:
+    return node["Node Type"] == "Seq Scan" and node.get("Relation Name") in CATALOG_TABLES
+
+
+def subplan_name(node: dict, hashed: set[str]) -> str:
+    """``"hashed SubPlan 2: "`` on the top node of a subplan, ``""`` on other nodes."""
+    name = node.get("Subplan Name", "")
+    if not name:
+        return ""
+    return f"hashed {name}: " if name in hashed and "hashed" not in name else f"{name}: "
+
+
+def describe_node(node: dict) -> str:
+    """``Index Scan Backward on catalog_product``: the node type and what it reads."""
+    backward = " Backward" if node.get("Scan Direction") == "Backward" else ""
+    target = node.get("Relation Name") or node.get("Index Name")
+    return f"{node['Node Type']}{backward}" + (f" on {target}" if target else "")
+
+
+def plan_summary(node: dict, hashed: set[str]) -> str:
+    """The plan on one line: ``A > B`` for one child, ``A (B, C)`` for several."""
+    text = subplan_name(node, hashed) + describe_node(node)
+    children = [plan_summary(child, hashed) for child in node.get("Plans", [])]
+    if len(children) == 1:
+        return f"{text} > {children[0]}"
+    return f"{text} ({', '.join(children)})" if children else text
 
 
 # --- Load ---------------------------------------------------------------------------------------
@@ -393,6 +503,57 @@ def _run_locust(port: int, args: argparse.Namespace, duration: int, env: dict, p
     }
 
 
+def measure(
+    op: Operation, server: common.Gunicorn, args: argparse.Namespace, workdir: Path
+) -> dict:
+    """One measured run of ``op``, run again (--retries) when other processes were busy."""
+    for attempt in range(1 + args.retries):
+        if attempt:
+            waited = common.wait_for_quiet(OTHER_CPU_LIMIT / 2, timeout=args.quiet_wait)
+            log(f"    other processes were busy: again (after {waited:.0f} s)")
+        result = run_load(op, server, args, args.duration, workdir)
+        result["attempt"] = attempt + 1
+        log(
+            f"  {op.label:<30} {result['rps']:>8,.1f} req/s  p50 {result['p50_ms']:>7.2f} ms"
+            f"  p99 {result['p99_ms']:>7.2f} ms  errors {result['errors']}  "
+            f"other processes {result['other_cpu_cores']:.2f} cores"
+        )
+        if result["other_cpu_cores"] <= OTHER_CPU_LIMIT:
+            break
+    return result
+
+
+def measure_growth(
+    catalog: Operation, args: argparse.Namespace, workdir: Path
+) -> tuple[list[tuple[dict, dict]], list[str]]:
+    """The catalog page on the bench database and on the large one, served by two servers side
+    by side and loaded one at a time (small, large, small, ...): the adjacent (small, large)
+    pairs of runs, and what was wrong with the large server's answers."""
+    small_op = replace(catalog, name="catalog_small", label=f"catalog ({args.products:,} products)")
+    large_op = replace(
+        catalog, name="catalog_large", label=f"catalog ({args.large_products:,} products)"
+    )
+    options = {"workers": args.workers, "max_requests": args.max_requests}
+    large_env = {"DATABASE_URL": args.large_database_url}
+    with (
+        common.Gunicorn(**options) as small,
+        common.Gunicorn(**options, extra_env=large_env) as large,
+    ):
+        log(
+            f"gunicorn on {args.products:,} products on port {small.port}, "
+            f"on {args.large_products:,} products on port {large.port}"
+        )
+        problems = verify_samples(large_op, large.port)
+        problems += [f"{large_op.label}: {problem}" for problem in verify_parity(large.port)]
+        for op, server in ((small_op, small), (large_op, large)):
+            run_load(op, server, args, WARMUP_SECONDS, workdir)
+        pairs = [
+            (measure(small_op, small, args, workdir), measure(large_op, large, args, workdir))
+            for _ in range(args.pairs)
+        ]
+    return pairs, problems
+
+
 # --- Results ------------------------------------------------------------------------------------
 
 
@@ -432,6 +593,57 @@ def ratio(pairs: list[tuple[dict, dict]]) -> tuple[float, str]:
     return statistics.median(run["rps"] / floor["rps"] for floor, run in chosen), basis
 
 
+def run_errors(name: str, runs: list[dict]) -> list[str]:
+    return [
+        f"{name}: {run['errors']} errors in {run['requests']} answers (HTTP "
+        f"{run['http_errors']}, GraphQL {run['graphql_errors']}, socket {run['socket_errors']})"
+        for run in runs
+        if run["errors"]
+    ]
+
+
+def add_catalog_size(
+    report: dict, large: dict, pairs: list[tuple[dict, dict]], small_queries: int
+) -> None:
+    """The catalog page on both catalogs, the growth ratio and its target, the plan's problems."""
+    config = report["config"]
+    small_runs, large_runs = [small for small, _ in pairs], [big for _, big in pairs]
+    # ratio() divides each pair's second run by its first: req/s small / req/s large.
+    growth, basis = ratio([(big, small) for small, big in pairs])
+    report["catalog_size"] = {
+        "database": large["database"],
+        "seed_seconds": large["seed_seconds"],
+        "small": {
+            "products": config["products"],
+            **aggregate(small_runs),
+            "queries": small_queries,
+            "runs_detail": small_runs,
+        },
+        "large": {
+            "products": config["large_products"],
+            **aggregate(large_runs),
+            "queries": large["queries"],
+            "runs_detail": large_runs,
+        },
+        "plans": large["plans"],
+    }
+    report["ratios"].update(
+        {
+            "catalog_growth": round(growth, 3),
+            "catalog_growth_pairs": [round(s["rps"] / b["rps"], 3) for s, b in pairs],
+            "catalog_growth_basis": basis,
+        }
+    )
+    report["targets"]["catalog_growth_ratio"] = growth <= TARGETS["catalog_growth_ratio"]
+    report["problems"] += run_errors("catalog_small", small_runs)
+    report["problems"] += run_errors("catalog_large", large_runs)
+    report["problems"] += [
+        f"the catalog page's plan at {config['large_products']:,} products: {problem}"
+        for plan in large["plans"]
+        for problem in plan["problems"]
+    ]
+
+
 ORDER = ["floor", "catalog", "catalog_cached", "product", "cartLinesAdd", "checkoutComplete"]
 
 
@@ -464,7 +676,9 @@ def markdown(report: dict) -> str:
     mark = {True: "met", False: "**not met**"}
     threads = f", {config['threads']} threads" if report["tool"].startswith("wrk") else ""
     recycling = f"every {config['max_requests']} requests" if config["max_requests"] else "off"
-    final_runs = [run for op in ops.values() for run in op["runs_detail"]]
+    sizes = report.get("catalog_size")
+    measured = [*ops.values(), *([sizes["small"], sizes["large"]] if sizes else [])]
+    final_runs = [run for op in measured for run in op["runs_detail"]]
     busiest = max(run["other_cpu_cores"] for run in final_runs)
     repeated = sum(run["attempt"] > 1 for run in final_runs)
     flagged = sum(run["other_cpu_cores"] > OTHER_CPU_LIMIT for run in final_runs)
@@ -480,7 +694,7 @@ def markdown(report: dict) -> str:
         )
     if ops["checkoutComplete"]["exhausted"]:
         notes.append("- checkoutComplete ran out of pre-created carts: raise BENCH_CHECKOUT_CARTS.")
-    notes += [f"- **Wrong answers:** {problem}" for problem in report["problems"]]
+    notes += [f"- **Problem:** {problem}" for problem in report["problems"]]
     return "\n".join(
         [
             "# Benchmark: latest run",
@@ -503,6 +717,7 @@ def markdown(report: dict) -> str:
             f"- checkoutComplete: **{ops['checkoutComplete']['orders_per_second']:,.0f} orders/s** "
             "(guest carts of one line, each checked out once)",
             "",
+            *catalog_size_lines(report),
             "Targets:",
             "",
             f"- catalog >= {TARGETS['catalog_floor_ratio']:.2f} x floor: "
@@ -515,6 +730,15 @@ def markdown(report: dict) -> str:
             f"{mark[checks['catalog_queries']]}",
             f"- SQL queries per checkout <= {TARGETS['checkout_queries']}: "
             f"{mark[checks['checkout_queries']]}",
+            *(
+                [
+                    f"- catalog at {config['large_products']:,} products <= "
+                    f"{TARGETS['catalog_growth_ratio']:.1f} x its cost at {config['products']:,}: "
+                    f"{mark[checks['catalog_growth_ratio']]}"
+                ]
+                if "catalog_growth_ratio" in checks
+                else []
+            ),
             "",
             "req/s is the mean of the runs, p50 their median, p99 the worst run's, over the runs "
             f"during which other processes used at most {OTHER_CPU_LIMIT} cores (all runs if "
@@ -526,6 +750,42 @@ def markdown(report: dict) -> str:
             "",
         ]
     )
+
+
+def catalog_size_lines(report: dict) -> list[str]:
+    """The catalog page on both catalogs, its growth and its plan (none when skipped)."""
+    if "catalog_size" not in report:
+        return []
+    sizes, ratios = report["catalog_size"], report["ratios"]
+    small, large = sizes["small"], sizes["large"]
+    lines = [
+        f"Catalog size: the catalog page on {small['products']:,} and {large['products']:,} "
+        f"bench products (the second database `{sizes['database']}`, seeded in "
+        f"{sizes['seed_seconds']:.1f} s this run), two servers side by side loaded in turn:",
+        "",
+        "| products | runs | req/s | p50 ms | p99 ms | errors | SQL queries/request |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        *(
+            f"| {size['products']:,} | {size['runs']} | {size['rps']:,.0f} | "
+            f"{size['p50_ms']:.1f} | {size['p99_ms']:.1f} | {size['errors']} | {size['queries']} |"
+            for size in (small, large)
+        ),
+        "",
+        f"- cost growth, req/s at {small['products']:,} / req/s at {large['products']:,}: "
+        f"**{ratios['catalog_growth']:.2f}** ({ratios['catalog_growth_basis']}; pair by pair: "
+        f"{', '.join(f'{r:.2f}' for r in ratios['catalog_growth_pairs'])})",
+    ]
+    for plan in sizes["plans"]:
+        verdict = (
+            "**" + "; ".join(plan["problems"]) + "**"
+            if plan["problems"]
+            else f"no Seq Scan over {', '.join(CATALOG_TABLES)}, no hashed SubPlan"
+        )
+        lines.append(
+            f"- `EXPLAIN` of the page's SQL at {large['products']:,} products: "
+            f"{plan['summary']} ({verdict})"
+        )
+    return [*lines, ""]
 
 
 def chart(report: dict, path: Path) -> None:
@@ -568,27 +828,12 @@ def main() -> None:
     log("Counting SQL queries per request in-process")
     queries = count_queries(operations)
     machine = common.machine()
+    large = prepare_large_catalog(args, operations["catalog"]) if args.large_products else None
     common.close_connections()
 
     runs: dict[str, list[dict]] = {name: [] for name in ORDER}
     problems: list[str] = []
     workdir = Path(tempfile.mkdtemp(prefix="silkcart-bench-"))
-
-    def measure(op: Operation, server: common.Gunicorn) -> None:
-        for attempt in range(1 + args.retries):
-            if attempt:
-                waited = common.wait_for_quiet(OTHER_CPU_LIMIT / 2, timeout=args.quiet_wait)
-                log(f"    other processes were busy: again (after {waited:.0f} s)")
-            result = run_load(op, server, args, args.duration, workdir)
-            result["attempt"] = attempt + 1
-            log(
-                f"  {op.label:<30} {result['rps']:>8,.1f} req/s  p50 {result['p50_ms']:>7.2f} ms"
-                f"  p99 {result['p99_ms']:>7.2f} ms  errors {result['errors']}  "
-                f"other processes {result['other_cpu_cores']:.2f} cores"
-            )
-            if result["other_cpu_cores"] <= OTHER_CPU_LIMIT:
-                break
-        runs[op.name].append(result)
 
     log(f"Load: {tool_version(args.tool)}, {args.connections} connections, {args.duration} s runs")
     with common.Gunicorn(workers=args.workers, max_requests=args.max_requests) as server:
@@ -599,8 +844,10 @@ def main() -> None:
         for name in ("floor", "catalog", "product", "cartLinesAdd"):
             run_load(operations[name], server, args, WARMUP_SECONDS, workdir)
         for name in ("floor", "catalog") * args.pairs + ("product", "cartLinesAdd"):
-            measure(operations[name], server)
-        measure(operations["checkoutComplete"], server)
+            runs[name].append(measure(operations[name], server, args, workdir))
+        runs["checkoutComplete"].append(
+            measure(operations["checkoutComplete"], server, args, workdir)
+        )
 
     cached_env = {"CATALOG_CACHE": "true"}
     with common.Gunicorn(
@@ -612,8 +859,12 @@ def main() -> None:
         for name in ("floor", "catalog_cached"):
             run_load(operations[name], server, args, WARMUP_SECONDS, workdir)
         cached_floor_start = len(runs["floor"])
-        measure(operations["floor"], server)
-        measure(operations["catalog_cached"], server)
+        for name in ("floor", "catalog_cached"):
+            runs[name].append(measure(operations[name], server, args, workdir))
+    if large:
+        log(f"Catalog size: {args.products:,} and {args.large_products:,} products in turn")
+        growth_pairs, growth_problems = measure_growth(operations["catalog"], args, workdir)
+        problems += growth_problems
     shutil.rmtree(workdir, ignore_errors=True)
 
     report_ops = {}
@@ -625,13 +876,7 @@ def main() -> None:
             "runs_detail": runs[name],
         }
     for name in ORDER:
-        for run in runs[name]:
-            if run["errors"]:
-                problems.append(
-                    f"{name}: {run['errors']} errors in {run['requests']} answers (HTTP "
-                    f"{run['http_errors']}, GraphQL {run['graphql_errors']}, socket "
-                    f"{run['socket_errors']})"
-                )
+        problems += run_errors(name, runs[name])
     checkout = runs["checkoutComplete"][0]
     placed = (checkout["requests"] - checkout["errors"]) / max(checkout["requests"], 1)
     report_ops["checkoutComplete"]["orders_per_second"] = round(checkout["rps"] * placed, 1)
@@ -647,6 +892,7 @@ def main() -> None:
         "tool": tool_version(args.tool),
         "config": {
             "products": args.products,
+            "large_products": args.large_products,
             "duration": args.duration,
             "connections": args.connections,
             "threads": args.threads,
@@ -673,11 +919,13 @@ def main() -> None:
         },
         "problems": problems,
     }
+    if large:
+        add_catalog_size(report, large, growth_pairs, queries["catalog"])
     write_results(report, args.output_dir)
     log("")
     log(markdown(report))
     log(f"Written: {args.output_dir}/latest.md, latest.json, latest.png")
-    if problems:
+    if report["problems"]:
         sys.exit(1)
 
 

@@ -1,7 +1,9 @@
 """The one GraphQL schema: every app's queries and mutations, with the limits that protect it."""
 
 import inspect
+import itertools
 import re
+from decimal import Decimal
 from functools import partial
 
 import strawberry
@@ -24,7 +26,7 @@ from strawberry.extensions.query_depth_limiter import create_validator as create
 from strawberry.schema.config import StrawberryConfig
 from strawberry_django.optimizer import DjangoOptimizerExtension
 
-from api.types import PublicError, node_pk
+from api.types import PublicError, SafeDecimal, node_pk
 from apps.accounts.mutations import AccountMutation
 from apps.accounts.queries import AccountQuery
 from apps.cart.mutations import CartMutation
@@ -32,11 +34,13 @@ from apps.cart.queries import CartQuery
 from apps.catalog.mutations import CatalogMutation
 from apps.catalog.queries import CatalogQuery
 from apps.core.errors import CoreErrorCode
+from apps.core.outage import is_database_outage
 from apps.notifications.mutations import NotificationMutation
 from apps.orders.mutations import OrderMutation
 from apps.orders.queries import OrderQuery
 from apps.reports.queries import ReportQuery
 
+from .cost import CostLimit
 from .stack import run_in_roomy_frame
 
 
@@ -84,23 +88,38 @@ class RootOptimizerExtension(DjangoOptimizerExtension):
     Querysets of strawberry-django fields (root lists and connections, nested relations) are
     still optimized by the fields themselves; resolvers that return a queryset of their own call
     ``strawberry_django.optimizer.optimize`` (each has a query-count test). Skipping the
-    middleware saves its call on every resolved field (see PERFORMANCE.md).
+    middleware saves its call on every resolved field (see docs/performance.md).
     """
 
     resolve = SchemaExtension.resolve
 
 
-_NUL_ESCAPE = re.compile(r"\\u(?:0000|\{0+\})", re.IGNORECASE)
+# Escapes of NUL and of UTF-16 surrogates in GraphQL string literals (``\u0000``, ``\ud800``).
+_SUSPECT_ESCAPE = re.compile(r"\\u(?:0000|\{0+\}|[dD][89a-fA-F][0-9a-fA-F]{2})")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def _has_nul(value) -> bool:
+def _string_problem(text: str) -> str | None:
+    if "\x00" in text:
+        return "Strings cannot contain the NUL character (U+0000)."
+    if _SURROGATE.search(text):
+        return "Strings cannot contain lone surrogates (U+D800 to U+DFFF)."
+    if len(text) > settings.GRAPHQL_MAX_STRING_LENGTH:
+        return f"Strings are at most {settings.GRAPHQL_MAX_STRING_LENGTH:,} characters."
+    return None
+
+
+def _strings(value):
+    """Every string of a JSON value, keys included."""
     if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(item) for item in value)
-    return False
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
 
 
 def _literals(node):
@@ -114,26 +133,54 @@ def _literals(node):
                 yield from _literals(item)
 
 
-class NoNulCharacter(SchemaExtension):
-    """Refuse the NUL character (U+0000) in any string, literal or variable.
+class SafeStrings(SchemaExtension):
+    """Refuse, before anything runs, a string no value of the API can be: one holding the NUL
+    character or a lone UTF-16 surrogate, or one longer than ``GRAPHQL_MAX_STRING_LENGTH``.
 
-    PostgreSQL can neither store it in text nor compare text with it: any lookup or write with
-    one fails, an unexpected error for the client. No value of the API has one (Django's forms
-    refuse it the same way).
+    PostgreSQL can neither store nor compare text with a NUL, and a lone surrogate cannot be
+    encoded at all: either would fail deep in a query, an unexpected error for the client.
+    Fields that take shorter text check their own limits (notes, searches).
     """
 
     def on_execute(self):
         context = self.execution_context
         query = context.query or ""
-        if _has_nul(context.variables) or (
-            ("\x00" in query or _NUL_ESCAPE.search(query))
-            and any("\x00" in text for text in _literals(context.graphql_document))
+        strings = _strings(context.variables)
+        if (
+            "\x00" in query
+            or _SUSPECT_ESCAPE.search(query)
+            or _SURROGATE.search(query)
+            or len(query) > settings.GRAPHQL_MAX_STRING_LENGTH
         ):
-            error = PublicError(
-                "Strings cannot contain the NUL character (U+0000).", code=CoreErrorCode.INVALID
-            )
-            context.result = ExecutionResult(data=None, errors=[error])  # nothing runs
+            strings = itertools.chain(strings, _literals(context.graphql_document))
+        for text in strings:
+            if problem := _string_problem(text):
+                error = PublicError(problem, code=CoreErrorCode.INVALID)
+                context.result = ExecutionResult(data=None, errors=[error])  # nothing runs
+                break
         yield
+
+
+_SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
+
+
+def _without_suggestions(errors) -> None:
+    for error in errors or ():
+        error.message = _SUGGESTION.sub("", error.message)
+
+
+class NoSuggestions(SchemaExtension):
+    """Without introspection, errors name no field, argument or value the client did not send:
+    "Did you mean 'isStaff'?" would hand out the schema piece by piece."""
+
+    def on_validate(self):
+        yield
+        _without_suggestions(self.execution_context.pre_execution_errors)
+
+    def on_execute(self):
+        yield
+        result = self.execution_context.result
+        _without_suggestions(getattr(result, "errors", None))
 
 
 def should_mask_error(error: GraphQLError) -> bool:
@@ -144,6 +191,21 @@ def should_mask_error(error: GraphQLError) -> bool:
     return not isinstance(original, GraphQLError | PermissionDenied | ValidationError)
 
 
+class DatabaseOutage(SchemaExtension):
+    """Mark the request when an error of its result says the database is unreachable: the
+    view then answers a JSON 503 (``apps.core.outage``). Listed after MaskErrors, so that it
+    sees the errors before they are masked."""
+
+    def on_operation(self):
+        yield
+        result = self.execution_context.result
+        errors = getattr(result, "errors", None) or ()
+        if any(is_database_outage(error.original_error) for error in errors):
+            request = getattr(self.execution_context.context, "request", None)
+            if request is not None:
+                request.database_unavailable = True
+
+
 def build_extensions() -> list:
     # The depth and alias limits are validation rules. They are built once, here, rather than
     # by QueryDepthLimiter/MaxAliasesLimiter on every request: the validation cache is keyed by
@@ -152,18 +214,22 @@ def build_extensions() -> list:
         create_depth_rule(settings.GRAPHQL_MAX_DEPTH, None, None),
         create_alias_rule(settings.GRAPHQL_MAX_ALIASES),
     ]
+    extensions = []
     if not settings.GRAPHQL_INTROSPECTION:
         rules.append(NoSchemaIntrospectionCustomRule)
-    extensions = [
+        extensions.append(NoSuggestions)
+    extensions += [
         RootOptimizerExtension,
         partial(ParserCache, maxsize=512),
         partial(AddValidationRules, rules),
         partial(ValidationCache, maxsize=512),
         partial(MaxTokensLimiter, max_token_count=settings.GRAPHQL_MAX_TOKENS),
-        NoNulCharacter,
+        SafeStrings,
+        CostLimit,
     ]
     if settings.GRAPHQL_MASK_ERRORS:
         extensions.append(partial(MaskErrors, should_mask_error=should_mask_error))
+    extensions.append(DatabaseOutage)
     return extensions
 
 
@@ -181,4 +247,5 @@ schema = SilkCartSchema(
     mutation=Mutation,
     extensions=build_extensions(),
     config=StrawberryConfig(relay_max_results=settings.GRAPHQL_MAX_PAGE_SIZE),
+    scalar_overrides={Decimal: SafeDecimal},
 )

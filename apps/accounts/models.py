@@ -8,6 +8,7 @@ from django.utils import timezone
 from django_countries import countries
 
 from apps.core.models import TimeStampedModel
+from apps.core.validation import fold
 
 phone_validator = RegexValidator(
     r"^\+?[0-9 ()\-.]{6,20}$", "Enter a valid phone number.", code="invalid"
@@ -40,14 +41,22 @@ class UserManager(BaseUserManager["User"]):
         return self.create_user(email, password, **extra)
 
     def get_by_natural_key(self, username: str | None) -> "User":
-        # Emails are unique whatever their case (see the constraint), so this finds at most one.
-        return self.get(email__iexact=username)
+        # Emails are unique by their folded key, so this finds at most one.
+        return self.get(email_key=email_key(username or ""))
+
+
+def email_key(email: str) -> str:
+    """What identifies an account by its email: NFKC-normalised and case-folded."""
+    return fold(email)
 
 
 class User(AbstractBaseUser, PermissionsMixin):
-    """A customer or a staff member. The email is the login, stored lower-cased."""
+    """A customer or a staff member. The email is the login, stored lower-cased; look-ups,
+    rate limits and uniqueness go by its folded key (``email_key``), so that a look-alike
+    spelling (a long s for an s) is the same account, never a second one."""
 
     email = models.EmailField(unique=True)
+    email_key = models.CharField(max_length=254, unique=True, editable=False)
     first_name = models.CharField(max_length=150, blank=True)
     last_name = models.CharField(max_length=150, blank=True)
     phone = models.CharField(max_length=32, blank=True, validators=[phone_validator])
@@ -80,6 +89,12 @@ class User(AbstractBaseUser, PermissionsMixin):
         # Forms (the Django admin) bypass create_user: keep the stored email lower-cased.
         super().clean()
         self.email = type(self).objects.normalize_email(self.email).lower()
+
+    def save(self, *args, **kwargs) -> None:
+        self.email_key = email_key(self.email)
+        if kwargs.get("update_fields") is not None and "email" in kwargs["update_fields"]:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "email_key"}
+        super().save(*args, **kwargs)
 
     def get_full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()

@@ -112,7 +112,9 @@ class AccountMutation:
     )
     def password_reset_request(self, info: strawberry.Info, email: str) -> bool:
         try:
-            enforce_rate_limit(_request(info), group="password-reset", account=email)
+            enforce_rate_limit(
+                _request(info), group="password-reset", account=email, fail_closed=True
+            )
         except ValidationError as error:  # a Boolean field has no payload: a top-level error
             raise PublicError(error.messages[0], code=CoreErrorCode.RATE_LIMITED) from None
         services.password_reset_request(email=email)

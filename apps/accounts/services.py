@@ -20,7 +20,7 @@ from apps.core.validation import full_clean
 
 from . import tasks
 from .errors import AccountErrorCode
-from .models import Address, AuthToken, User
+from .models import Address, AuthToken, User, email_key
 
 INVALID_CREDENTIALS_MESSAGE = "The email or password is incorrect."
 
@@ -55,7 +55,7 @@ def account_register(
 ) -> User:
     email = normalize_email(email)
     user = User(email=email, first_name=first_name.strip(), last_name=last_name.strip())
-    if User.objects.filter(email__iexact=email).exists():
+    if User.objects.filter(email_key=email_key(email)).exists():
         raise ValidationError(
             {
                 "email": ValidationError(
@@ -83,7 +83,7 @@ def account_register(
 
 def authenticate_credentials(*, request: HttpRequest | None, email: str, password: str) -> User:
     """The active user with these credentials; one message whatever was wrong."""
-    user = authenticate(request, email=(email or "").strip().lower(), password=password)
+    user = authenticate(request, email=(email or "").strip(), password=password)
     if user is None:
         raise ValidationError(
             INVALID_CREDENTIALS_MESSAGE, code=AccountErrorCode.INVALID_CREDENTIALS
@@ -118,11 +118,12 @@ def token_revoke(*, token: AuthToken) -> None:
 
 
 def password_reset_request(*, email: str) -> None:
-    """Email a reset link if an active account has this email; say nothing either way."""
-    email = (email or "").strip().lower()
-    user = User.objects.filter(email__iexact=email, is_active=True).first()
-    if user is not None and user.has_usable_password():
-        enqueue_on_commit(tasks.send_password_reset_email, user.pk)
+    """Email a reset link if an active account has this email; say nothing either way.
+
+    The request does the same work whether or not the account exists (it enqueues the job;
+    the job looks the account up), so its timing does not tell either.
+    """
+    enqueue_on_commit(tasks.send_password_reset_email, email_key(email or ""))
 
 
 def _user_from_uid(uid: str) -> User | None:

@@ -6,7 +6,7 @@ import strawberry_django
 from django.db.models import Q, QuerySet
 from strawberry import auto, relay
 
-from api.types import CountableConnection
+from api.types import CountableConnection, search_text
 from apps.core.visibility import visible_to
 from apps.notifications.types import NotificationType
 
@@ -83,7 +83,7 @@ class UserType(relay.Node):
 class UserFilter:
     @strawberry_django.filter_field(description="Part of the email, first or last name.")
     def search(self, queryset: QuerySet[User], value: str, prefix: str):
-        value = value.strip()
+        value = search_text(value)
         return queryset, (
             Q(**{f"{prefix}email__icontains": value})
             | Q(**{f"{prefix}first_name__icontains": value})

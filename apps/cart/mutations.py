@@ -4,10 +4,12 @@ from uuid import UUID
 import strawberry
 import strawberry_django
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from strawberry import relay
 from strawberry_django.fields.types import OperationInfo
 from strawberry_django.optimizer import optimize
 
+from api.grants import grant
 from api.types import node_pk, resolve_ids
 from apps.catalog.models import ProductVariant
 from apps.catalog.types import ProductVariantType
@@ -37,6 +39,7 @@ def _cart(info: strawberry.Info, token: UUID | None, *, required: bool = True) -
 
 
 def _payload(info: strawberry.Info, cart: Cart) -> Cart:
+    grant(info, Cart, Q(pk=cart.pk))  # reached by its token or by its customer
     return optimize(Cart.objects.filter(pk=cart.pk), info).get()
 
 

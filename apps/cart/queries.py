@@ -2,7 +2,10 @@ from uuid import UUID
 
 import strawberry
 import strawberry_django
+from django.db.models import Q
 from strawberry_django.optimizer import optimize
+
+from api.grants import grant
 
 from . import services
 from .models import Cart
@@ -18,4 +21,5 @@ class CartQuery:
         cart = services.cart_for(token=token, user=info.context.request.user)
         if cart is None:
             return None
+        grant(info, Cart, Q(pk=cart.pk))  # reached by its token or by its customer
         return optimize(Cart.objects.filter(pk=cart.pk), info).first()

@@ -52,7 +52,14 @@ def _check_stock(variant: ProductVariant, quantity: int, *, field: str) -> None:
 
 
 def _lock(cart: Cart) -> Cart:
-    return Cart.objects.select_for_update().get(pk=cart.pk)
+    """The cart's row, locked; refused if it stopped being active while the caller waited (a
+    checkout converted it): lines added then would be lost."""
+    locked = Cart.objects.select_for_update().get(pk=cart.pk)
+    if locked.status != Cart.Status.ACTIVE:
+        raise _quantity_error(
+            "cartToken", "This cart was already checked out.", CoreErrorCode.NOT_FOUND
+        )
+    return locked
 
 
 def _touch(cart: Cart) -> Cart:

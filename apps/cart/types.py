@@ -4,13 +4,15 @@ from uuid import UUID
 
 import strawberry
 import strawberry_django
-from django.db.models import F, Model, Prefetch, Q, Sum
+from django.db.models import F, Model, Prefetch, Q, QuerySet, Sum
 from strawberry import auto, relay
 from strawberry_django.optimizer import mark_optimized_by_prefetching
 
+from api.grants import granted
 from api.types import Money
 from apps.catalog.models import Category, Product, ProductImage, ProductVariant
 from apps.catalog.types import ProductKindEnum
+from apps.core.visibility import visible_to
 
 from .models import Cart, CartLine
 
@@ -76,6 +78,16 @@ class CartLineType(relay.Node):
     )
     def available(self) -> bool:
         return self.available
+
+    @classmethod
+    def get_queryset(cls, queryset: QuerySet[CartLine], info: strawberry.Info, **kwargs):
+        # The lines of the customer's own carts, or of the cart whose token was given.
+        return visible_to(
+            info.context.request.user,
+            queryset,
+            owner="cart__user",
+            public=granted(info, Cart, through="cart__"),
+        )
 
 
 def _totals(cart: Cart) -> dict:

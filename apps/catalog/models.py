@@ -2,15 +2,17 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import connection, models
 from django.db.models import Exists, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.db.models.lookups import Exact
 
 from apps.core.models import TimeStampedModel
+from apps.core.validation import DESCRIPTION_MAX_LENGTH
 
 SEARCH_CONFIG = "english"
+MAX_STOCK = 1_000_000_000  # units of one variant: well inside the database's integer
 
 
 def search_vector() -> SearchVector:
@@ -86,7 +88,9 @@ class CategoryQuerySet(models.QuerySet["Category"]):
 class Category(TimeStampedModel):
     name = models.CharField(max_length=128)
     slug = models.SlugField(max_length=140, unique=True)
-    description = models.TextField(blank=True)
+    description = models.TextField(
+        blank=True, validators=[MaxLengthValidator(DESCRIPTION_MAX_LENGTH)]
+    )
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
     )
@@ -148,7 +152,9 @@ class Product(TimeStampedModel):
     kind = models.CharField(max_length=16, choices=ProductKind.choices, default=ProductKind.GOODS)
     name = models.CharField(max_length=255)
     slug = models.SlugField(max_length=280, unique=True)
-    description = models.TextField(blank=True)
+    description = models.TextField(
+        blank=True, validators=[MaxLengthValidator(DESCRIPTION_MAX_LENGTH)]
+    )
     is_active = models.BooleanField(default=True, db_index=True)
     archived_at = models.DateTimeField(
         null=True, blank=True, help_text="Set when a product with orders is deleted."
@@ -186,7 +192,9 @@ class ProductVariant(TimeStampedModel):
     price = models.DecimalField(
         max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))]
     )
-    stock_quantity = models.IntegerField(default=0, validators=[MinValueValidator(0)])
+    stock_quantity = models.IntegerField(
+        default=0, validators=[MinValueValidator(0), MaxValueValidator(MAX_STOCK)]
+    )
     is_active = models.BooleanField(default=True)
 
     objects = ProductVariantQuerySet.as_manager()

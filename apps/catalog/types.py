@@ -7,7 +7,7 @@ from strawberry import auto, relay
 
 from api.fields import django_field, django_type
 from api.rows import register_reader, resolves_rows
-from api.types import CountableConnection, Money, StablyOrderedField, node_pk
+from api.types import CountableConnection, Money, StablyOrderedField, node_pk, search_text
 from apps.core.visibility import visible_to
 
 from . import rows
@@ -59,7 +59,7 @@ class ProductFilter:
 
     @strawberry_django.filter_field(description="Full-text search on name and description.")
     def search(self, queryset: QuerySet[Product], value: str, prefix: str):
-        return queryset.search(value), Q()
+        return queryset.search(search_text(value)), Q()
 
     @strawberry_django.filter_field
     def category_id(self, queryset: QuerySet[Product], value: relay.GlobalID, prefix: str):
@@ -108,7 +108,7 @@ class CategoryFilter:
 
     @strawberry_django.filter_field
     def search(self, queryset: QuerySet[Category], value: str, prefix: str):
-        return queryset, Q(name__icontains=value.strip())
+        return queryset, Q(name__icontains=search_text(value))
 
 
 # --- Types -------------------------------------------------------------------------------------

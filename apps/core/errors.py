@@ -9,3 +9,6 @@ class CoreErrorCode(StrEnum):
     REQUIRED = "required"
     PERMISSION_DENIED = "permission_denied"
     RATE_LIMITED = "rate_limited"
+    TIMEOUT = "timeout"
+    INTERNAL_ERROR = "internal_error"
+    SERVICE_UNAVAILABLE = "service_unavailable"

@@ -64,9 +64,13 @@ def is_cacheable_document(query: str, operation_name: str | None) -> bool:
     )
 
 
-def entry_key(query: str, variables: dict | None, operation_name: str | None) -> str:
+def entry_key(
+    query: str, variables: dict | None, operation_name: str | None, *, origin: str = ""
+) -> str:
+    """The key of an answer: the operation, and the origin (scheme and host) it was asked on,
+    since answers carry absolute URLs."""
     canonical = json.dumps(
-        [query, variables or {}, operation_name], sort_keys=True, separators=(",", ":")
+        [origin, query, variables or {}, operation_name], sort_keys=True, separators=(",", ":")
     )
     return ENTRY_PREFIX + hashlib.sha256(canonical.encode()).hexdigest()
 

@@ -1,21 +1,33 @@
-"""Enqueueing background jobs so that they exist only if the data that caused them commits."""
+"""Enqueueing background jobs so that they exist only if the data that caused them commits,
+and the periodic job that recovers the jobs of dead workers (see apps/core/jobs.py)."""
 
 from functools import partial
 from typing import Any
 
 from django.db import transaction
-from django_tasks.base import Task
-from django_tasks_db import DatabaseBackend
+from procrastinate.contrib.django import app
+from procrastinate.tasks import Task
+
+from . import jobs
 
 
 def enqueue_on_commit(task: Task, *args: Any, **kwargs: Any) -> None:
-    """Enqueue ``task`` as part of the current transaction.
+    """Enqueue ``task`` (declared with ``apps.core.jobs.job``) as part of the current transaction.
 
-    With the database backend the job row is written inside the transaction, so it commits or
-    rolls back with the data that caused it. Other backends (the immediate one in development
-    and tests) run the job right after the transaction commits, and never if it rolls back.
+    With Procrastinate (``JOBS_BACKEND=procrastinate``, PostgreSQL) the job row is written now,
+    by one statement inside the transaction, so it commits or rolls back with the data that
+    caused it. In process (``JOBS_BACKEND=in_process``) the job runs right after the transaction
+    commits, and never if it rolls back.
     """
-    if isinstance(task.get_backend(), DatabaseBackend):
-        task.enqueue(*args, **kwargs)
+    arguments = jobs.job_arguments(task, *args, **kwargs)
+    if jobs.uses_procrastinate():
+        jobs.defer_in_transaction(task, arguments)
     else:
-        transaction.on_commit(partial(task.enqueue, *args, **kwargs))
+        transaction.on_commit(partial(jobs.run_in_process, task, arguments))
+
+
+@app.periodic(cron="* * * * *")
+@app.task(queueing_lock="retry_stalled_jobs")
+async def retry_stalled_jobs(timestamp: int) -> None:
+    """Every minute, on a worker: retry the jobs of workers that died while running them."""
+    await jobs.retry_stalled_jobs()

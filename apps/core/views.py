@@ -1,20 +1,47 @@
-"""Health endpoints: liveness (no I/O) and readiness (the database and the cache)."""
+"""Health endpoints: liveness (no I/O) and readiness (the database and the cache); the
+handler of unexpected errors."""
 
 import logging
+import sys
 import uuid
 
 from django.core.cache import cache
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
+
+from .errors import CoreErrorCode
+from .outage import is_database_outage, unavailable_response
 
 logger = logging.getLogger(__name__)
 
 
+def server_error(request: HttpRequest) -> HttpResponse:
+    """Django's handler for an unexpected error (``handler500``): a JSON 503 with a code when
+    the database is unreachable; for the API a JSON 500 with a code; elsewhere Django's page."""
+    if is_database_outage(sys.exc_info()[1]):
+        return unavailable_response()
+    if request.path.startswith("/graphql"):
+        return JsonResponse(
+            {
+                "errors": [
+                    {
+                        "message": "Unexpected error.",
+                        "extensions": {"code": CoreErrorCode.INTERNAL_ERROR},
+                    }
+                ]
+            },
+            status=500,
+        )
+    return defaults.server_error(request)
+
+
 # --- Health endpoints -----------------------------------------------------------------------
 # /healthz answers while the process serves requests (a liveness probe: it touches nothing).
-# /readyz also checks the database and the cache (a readiness probe for the load balancer).
+# /readyz also checks the database and the cache (a readiness probe for the load balancer): it is
+# 503 when the database fails, 200 "degraded" when only the cache does.
 def _check_database() -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
@@ -51,7 +78,10 @@ def readyz(request: HttpRequest) -> JsonResponse:
         else:
             checks[name] = "ok"
     failed = [name for name, state in checks.items() if state != "ok"]
+    # The shop serves without its cache (apps/core/cache.py): a failed cache degrades it, only
+    # a failed database takes the instance out of the load balancer.
+    down = "database" in failed
+    status = "unavailable" if down else "degraded" if failed else "ok"
     return JsonResponse(
-        {"status": "unavailable" if failed else "ok", "checks": checks, "failed": failed},
-        status=503 if failed else 200,
+        {"status": status, "checks": checks, "failed": failed}, status=503 if down else 200
     )

@@ -10,7 +10,7 @@ from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
 from django.utils import timezone
 
-from apps.accounts.models import User
+from apps.accounts.models import User, email_key
 from apps.catalog.models import ProductVariant
 from apps.orders.models import Order, OrderLine, OrderStatus
 from apps.payments.models import Payment, PaymentMethod, PaymentStatus
@@ -70,6 +70,7 @@ def _customers(rng: random.Random, count: int, now) -> list[int]:
     missing = [
         User(
             email=f"buyer{n}@demo.silkcart.test",
+            email_key=email_key(f"buyer{n}@demo.silkcart.test"),
             first_name=rng.choice(["Ana", "Ben", "Chloe", "Dev", "Eli", "Fatima", "Gus", "Hana"]),
             last_name=f"Buyer{n}",
             password=password,

@@ -30,7 +30,10 @@ def send_order_confirmation(*, order_id: int) -> None:
     if order is None:
         return
     send_templated_email(
-        template="orders/emails/order_confirmation", to=[order.email], context=_context(order)
+        template="orders/emails/order_confirmation",
+        to=[order.email],
+        context=_context(order),
+        key=f"order_confirmation.{order.pk}",
     )
 
 
@@ -50,4 +53,5 @@ def send_order_status_email(*, order_id: int, status: str) -> None:
             "title": message.title,
             "message": message.body,
         },
+        key=f"order_status.{order.pk}.{status.lower()}",
     )

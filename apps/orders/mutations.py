@@ -2,11 +2,13 @@ from typing import Annotated, Union
 
 import strawberry
 import strawberry_django
+from django.db.models import Q
 from strawberry import relay
 from strawberry.utils.str_converters import to_camel_case
 from strawberry_django.fields.types import OperationInfo
 from strawberry_django.optimizer import optimize
 
+from api.grants import grant
 from api.permissions import HasPerm, IsAuthenticated
 from api.rows import selected_names
 from api.types import node_pk, not_found, resolve_id
@@ -36,6 +38,7 @@ def _payload(info: strawberry.Info, order: Order) -> Order:
     """
     if selected_names(info.selected_fields[0].selections).isdisjoint(_RELATIONS):
         return order
+    grant(info, Order, Q(pk=order.pk))  # the buyer sees what they placed, guests included
     return optimize(Order.objects.filter(pk=order.pk), info).get()
 
 
@@ -74,6 +77,7 @@ class OrderMutation:
             saved_address=saved_address,
             billing_address=_address_dict(input.billing_address),
             note=input.note or "",
+            expected_total=input.expected_total,
         )
         # The buyer sees the order even as a guest (its token is the key to it).
         return _payload(info, order)

@@ -1,4 +1,5 @@
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated
 from uuid import UUID
 
@@ -8,7 +9,8 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from strawberry import auto, relay
 
-from api.types import Money
+from api.grants import granted
+from api.types import Money, search_text
 from apps.catalog.types import ProductKindEnum
 from apps.core.visibility import visible_to
 from apps.payments.types import PaymentMethodEnum, PaymentType
@@ -61,6 +63,17 @@ class OrderLineType(relay.Node):
     def line_total(self) -> Money:
         return Money.of(self.line_total)
 
+    @classmethod
+    def get_queryset(cls, queryset: QuerySet[OrderLine], info: strawberry.Info, **kwargs):
+        # The lines of the orders the caller may see: their own, by a secret link, or staff.
+        return visible_to(
+            info.context.request.user,
+            queryset,
+            owner="order__user",
+            public=granted(info, Order, through="order__"),
+            perm="orders.view_order",
+        )
+
 
 @strawberry_django.type(OrderEvent, name="OrderEvent")
 class OrderEventType:
@@ -99,11 +112,11 @@ class OrderFilter:
 
     @strawberry_django.filter_field
     def number(self, queryset: QuerySet[Order], value: str, prefix: str):
-        return queryset, Q(**{f"{prefix}number__iexact": value.strip()})
+        return queryset, Q(**{f"{prefix}number__iexact": search_text(value, argument="number")})
 
     @strawberry_django.filter_field(description="Part of the order's or the customer's email.")
     def customer_email(self, queryset: QuerySet[Order], value: str, prefix: str):
-        value = value.strip()
+        value = search_text(value, argument="customerEmail")
         return queryset, (
             Q(**{f"{prefix}email__icontains": value})
             | Q(**{f"{prefix}user__email__icontains": value})
@@ -168,7 +181,9 @@ class OrderType(relay.Node):
 
     @classmethod
     def get_queryset(cls, queryset: QuerySet[Order], info: strawberry.Info, **kwargs):
-        return visible_to(info.context.request.user, queryset, owner="user")
+        return visible_to(
+            info.context.request.user, queryset, owner="user", public=granted(info, Order)
+        )
 
 
 @strawberry.input(name="CheckoutInput")
@@ -190,4 +205,9 @@ class CheckoutInput:
     idempotency_key: str = strawberry.field(
         description="A key the client makes per checkout attempt; retries return the same order."
     )
-    note: str | None = None
+    note: str | None = strawberry.field(default=None, description="At most 2,000 characters.")
+    expected_total: Decimal | None = strawberry.field(
+        default=None,
+        description="The total the buyer was shown; if prices changed since, the checkout is "
+        "refused with `price_changed` and nothing changes.",
+    )

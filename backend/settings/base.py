@@ -5,9 +5,11 @@ Only ``production.py`` insists on secrets; the other modules give development de
 """
 
 from decimal import Decimal
+from email.utils import parseaddr
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -28,8 +30,7 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "corsheaders",
     "strawberry_django",
-    "django_tasks",
-    "django_tasks_db",
+    "procrastinate.contrib.django",
     "django_guid",
     "apps.core",
     "apps.accounts",
@@ -86,8 +87,17 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Procrastinate's tables (background jobs) exist on PostgreSQL only.
+DATABASE_ROUTERS = ["apps.core.jobs.ProcrastinateRouter"]
 
 IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
+# PostgreSQL cancels any statement running longer than this (milliseconds; 0: no limit). Run
+# migrations that rewrite large tables with DATABASE_STATEMENT_TIMEOUT=0.
+DATABASE_STATEMENT_TIMEOUT = env.int("DATABASE_STATEMENT_TIMEOUT", default=3000)
+if IS_POSTGRES and DATABASE_STATEMENT_TIMEOUT:
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
+        f"-c statement_timeout={DATABASE_STATEMENT_TIMEOUT}"
+    )
 # psycopg's connection pool, for the ASGI entry point (uvicorn workers), where persistent
 # connections do not apply. The WSGI entry point keeps CONN_MAX_AGE instead.
 if IS_POSTGRES and env.bool("DATABASE_POOL", default=False):
@@ -99,6 +109,25 @@ if IS_POSTGRES and env.bool("DATABASE_POOL", default=False):
 
 # --- Cache (rate limits; Redis in production) -----------------------------------------------
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://silkcart")}
+
+
+def resilient_redis(cache: dict) -> dict:
+    """Redis through ``apps.core.cache.ResilientRedisCache``, with short socket timeouts: when
+    Redis is down or hangs, requests go on without the cache instead of failing or waiting."""
+    if cache["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+        cache["BACKEND"] = "apps.core.cache.ResilientRedisCache"
+        cache.setdefault("OPTIONS", {}).update(
+            {
+                "socket_connect_timeout": env.float("CACHE_CONNECT_TIMEOUT", default=0.25),
+                "socket_timeout": env.float("CACHE_SOCKET_TIMEOUT", default=0.25),
+            }
+        )
+    return cache
+
+
+resilient_redis(CACHES["default"])
+# Seconds the cache is bypassed after Redis failed (its circuit breaker), per process.
+CACHE_BREAKER_SECONDS = env.int("CACHE_BREAKER_SECONDS", default=30)
 # Opt-in cache of anonymous catalog responses (products, product, categories, category),
 # invalidated by every catalog and stock write; entries live at most CATALOG_CACHE_TTL seconds.
 CATALOG_CACHE = env.bool("CATALOG_CACHE", default=False)
@@ -133,7 +162,13 @@ CORS_URLS_REGEX = r"^/graphql/?$"
 # --- Rate limits (django-ratelimit) ---------------------------------------------------------
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 RATELIMIT_USE_CACHE = "default"
-RATELIMIT_IP_META_KEY = env("RATELIMIT_IP_META_KEY", default="REMOTE_ADDR")
+# With the cache unavailable, limits are not counted (sign-in keeps working) and a warning is
+# logged; the password-reset email limit alone refuses until the cache is back.
+RATELIMIT_FAIL_OPEN = True
+# The client's IP (apps.core.ratelimit.client_ip): the connection's address, or behind
+# TRUSTED_PROXY_COUNT proxies the address the nearest one saw in X-Forwarded-For.
+RATELIMIT_IP_META_KEY = "apps.core.ratelimit.client_ip"
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 # Per IP and per account, e.g. "10/m". Applied to login, tokenCreate, accountRegister and
 # passwordResetRequest.
 RATELIMIT_AUTH_IP = env("RATELIMIT_AUTH_IP", default="20/m")
@@ -158,10 +193,18 @@ STORAGES = {
 PRODUCT_IMAGE_MAX_BYTES = env.int("PRODUCT_IMAGE_MAX_BYTES", default=5 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = PRODUCT_IMAGE_MAX_BYTES + 1024 * 1024
 
-# --- Email and background tasks -------------------------------------------------------------
+# --- Email and background jobs --------------------------------------------------------------
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="SilkCart <shop@silkcart.local>")
+# Seconds an SMTP connection may block: a hung server fails the job (retried) instead of it.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+# The right-hand side of every email's Message-ID, <welcome.42@DOMAIN>: by default the domain of
+# DEFAULT_FROM_EMAIL. The left-hand side is the email's key, the same on each retry.
+EMAIL_MESSAGE_ID_DOMAIN = env(
+    "EMAIL_MESSAGE_ID_DOMAIN",
+    default=parseaddr(DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "silkcart",
+)
 FRONTEND_URL = env("FRONTEND_URL", default="http://localhost:3000").rstrip("/")
 # The guest's link to an order in the confirmation email; "{token}" is the order's secret.
 ORDER_URL_TEMPLATE = env("ORDER_URL_TEMPLATE", default=FRONTEND_URL + "/orders/{token}")
@@ -169,11 +212,19 @@ ORDER_URL_TEMPLATE = env("ORDER_URL_TEMPLATE", default=FRONTEND_URL + "/orders/{
 # Where events go once their transaction commits (apps/core/events.py): the log by default.
 EVENTS_BACKEND = env("EVENTS_BACKEND", default="apps.core.events.LogBackend")
 
-TASKS = {
-    "default": {
-        "BACKEND": env("TASKS_BACKEND", default="django_tasks.backends.immediate.ImmediateBackend"),
-    }
-}
+# Background jobs (emails), see docs/jobs.md. "in_process": a job runs in the web process right
+# after its transaction commits (never if it rolls back), once, on any database. "procrastinate"
+# (PostgreSQL only; the production default): the job row is written in the caller's transaction
+# and a worker, `python manage.py procrastinate worker`, runs it and retries it.
+JOBS_BACKEND = env("JOBS_BACKEND", default="in_process")
+# Retries of a job that failed on a transient error (SMTP, network, database connection); retry n
+# waits JOBS_RETRY_BASE_WAIT ** n seconds: 3, 9, 27, ... 59049 s, about a day in all.
+JOBS_MAX_RETRIES = env.int("JOBS_MAX_RETRIES", default=10)
+JOBS_RETRY_BASE_WAIT = env.int("JOBS_RETRY_BASE_WAIT", default=3)
+if JOBS_BACKEND not in ("in_process", "procrastinate"):
+    raise ImproperlyConfigured("JOBS_BACKEND must be 'in_process' or 'procrastinate'.")
+if JOBS_MAX_RETRIES < 0 or JOBS_RETRY_BASE_WAIT < 0:
+    raise ImproperlyConfigured("JOBS_MAX_RETRIES and JOBS_RETRY_BASE_WAIT must be >= 0.")
 
 # --- GraphQL --------------------------------------------------------------------------------
 GRAPHQL_GRAPHIQL = env.bool("GRAPHQL_GRAPHIQL", default=False)
@@ -182,6 +233,15 @@ GRAPHQL_MASK_ERRORS = env.bool("GRAPHQL_MASK_ERRORS", default=True)
 GRAPHQL_MAX_DEPTH = env.int("GRAPHQL_MAX_DEPTH", default=10)
 GRAPHQL_MAX_ALIASES = env.int("GRAPHQL_MAX_ALIASES", default=30)
 GRAPHQL_MAX_TOKENS = env.int("GRAPHQL_MAX_TOKENS", default=2000)
+# The longest string accepted anywhere in a request (fields with shorter limits check their own).
+GRAPHQL_MAX_STRING_LENGTH = env.int("GRAPHQL_MAX_STRING_LENGTH", default=20000)
+# The estimated cost of a document (schema/cost.py): fields, times page sizes for connections.
+GRAPHQL_MAX_COST = env.int("GRAPHQL_MAX_COST", default=10000)
+GRAPHQL_MAX_COST_STAFF = env.int("GRAPHQL_MAX_COST_STAFF", default=100000)
+# Seconds a client is told to wait (Retry-After) when the database is unreachable.
+SERVICE_UNAVAILABLE_RETRY_AFTER = env.int("SERVICE_UNAVAILABLE_RETRY_AFTER", default=5)
+# A GraphQL request that is still running after this many seconds stops at its next query.
+GRAPHQL_TIME_BUDGET = env.float("GRAPHQL_TIME_BUDGET", default=5.0)
 GRAPHQL_DEFAULT_PAGE_SIZE = 20
 GRAPHQL_MAX_PAGE_SIZE = 100
 
@@ -248,5 +308,8 @@ LOGGING = {
         "strawberry.execution": {"level": "ERROR"},
         # It logs every generated id at INFO; the id is on every line already.
         "django_guid": {"level": "WARNING"},
+        # Procrastinate's task registration, at INFO in every process that starts.
+        "procrastinate.blueprints": {"level": "WARNING"},
+        "procrastinate.periodic": {"level": "WARNING"},
     },
 }

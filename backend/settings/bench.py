@@ -3,7 +3,7 @@
 Everything that shapes the cost of a request stays as in production: DEBUG off, masked errors,
 no GraphiQL or introspection, persistent health-checked database connections, Redis as the
 cache, cached sessions, JSON logs, and jobs written to the database in the request's
-transaction (the ``django_tasks_db`` backend; no worker runs, the rows stay in the bench
+transaction (Procrastinate, one statement per job; no worker runs, the rows stay in the bench
 database). What changes is only what plain HTTP on 127.0.0.1 needs: no HTTPS redirect or
 secure cookies, local host names, a fixed secret key, no rate limits (one client sends
 thousands of requests), and the plain JSON catalog view at ``/bench/catalog/`` (the floor).
@@ -33,9 +33,9 @@ CSRF_COOKIE_SECURE = False
 # One client sends every request: rate limits would turn the run into a test of the limiter.
 RATELIMIT_ENABLE = False
 
-# Jobs: production's database backend (one INSERT in the checkout transaction, sent by a worker
+# Jobs: production's Procrastinate (one statement in the checkout transaction, sent by a worker
 # later). Email that is sent directly goes nowhere.
-TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+JOBS_BACKEND = "procrastinate"
 EMAIL_BACKEND = "django.core.mail.backends.dummy.EmailBackend"
 
 # The floor: a plain Django JSON view over the same catalog page (bench/views.py).

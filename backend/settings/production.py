@@ -1,4 +1,4 @@
-"""Production: secrets and hosts are required, errors are masked, jobs go to the database.
+"""Production: secrets and hosts are required, errors are masked, jobs go to Procrastinate.
 
 Served by gunicorn (``gunicorn.conf.py``, WSGI, persistent database connections) behind a
 TLS-terminating proxy or load balancer that sets ``X-Forwarded-Proto``.
@@ -25,7 +25,7 @@ for _name in ("DJANGO_SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "CACHE_URL")
     _required(_name)
 
 from .base import *  # noqa: E402, F403
-from .base import DJANGO_GUID, LOGGING, env  # noqa: E402
+from .base import DJANGO_GUID, LOGGING, env, resilient_redis  # noqa: E402
 
 DEBUG = False
 SECRET_KEY = _required("DJANGO_SECRET_KEY")
@@ -35,15 +35,9 @@ ALLOWED_HOSTS = [h.strip() for h in _required("ALLOWED_HOSTS").split(",") if h.s
 # DATABASES comes from base.py (CONN_MAX_AGE, health checks, the optional pool); production only
 # refuses to fall back to its SQLite default (checked above). The cache, Redis, holds the
 # rate-limit counters and the cached sessions, which every process must share.
-CACHES = {"default": env.cache_url_config(_required("CACHE_URL"))}
-if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
-    # Bounded waits, so that a Redis outage fails requests and /readyz instead of hanging them.
-    CACHES["default"].setdefault("OPTIONS", {}).update(
-        {
-            "socket_connect_timeout": env.float("CACHE_CONNECT_TIMEOUT", default=2.0),
-            "socket_timeout": env.float("CACHE_SOCKET_TIMEOUT", default=2.0),
-        }
-    )
+# With Redis down or hung, the shop goes on without the cache (apps/core/cache.py): sessions
+# are read from the database, rate limits fail open, the catalog is read from the database.
+CACHES = {"default": resilient_redis(env.cache_url_config(_required("CACHE_URL")))}
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # --- HTTPS and cookies --------------------------------------------------------------------------
@@ -71,11 +65,8 @@ GRAPHQL_GRAPHIQL = env.bool("GRAPHQL_GRAPHIQL", default=False)
 GRAPHQL_INTROSPECTION = env.bool("GRAPHQL_INTROSPECTION", default=False)
 GRAPHQL_MASK_ERRORS = True
 
-TASKS = {
-    "default": {
-        "BACKEND": env("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend"),
-    }
-}
+# Jobs go to Procrastinate's tables in PostgreSQL, in the caller's transaction; run a worker.
+JOBS_BACKEND = env("JOBS_BACKEND", default="procrastinate")
 
 # --- Static and media files ---------------------------------------------------------------------
 # Static files: hashed and compressed by collectstatic at image build time, served by WhiteNoise.

@@ -1,11 +1,13 @@
-"""Tests: fast hashing, in-memory email, immediate tasks; PostgreSQL when DATABASE_URL is set."""
+"""Tests: fast hashing, in-memory email, jobs in process; PostgreSQL when DATABASE_URL is set."""
 
 from .base import *  # noqa: F403
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+# Jobs run in process after commit, on every database; tests/core/test_jobs.py switches to
+# Procrastinate on PostgreSQL.
+JOBS_BACKEND = "in_process"
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 GRAPHQL_GRAPHIQL = True
 GRAPHQL_MASK_ERRORS = True

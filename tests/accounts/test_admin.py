@@ -1,7 +1,7 @@
 from django.test import Client
 
 from apps.accounts import services
-from apps.accounts.models import AuthToken, User
+from apps.accounts.models import AuthToken, User, email_key
 from tests.accounts.factories import DEFAULT_PASSWORD, UserFactory
 
 
@@ -58,7 +58,8 @@ def test_admin_add_user_refuses_an_email_taken_in_another_case(customer):
 
 def test_an_email_stored_in_mixed_case_still_signs_in(db):
     user = UserFactory()
-    User.objects.filter(pk=user.pk).update(email="Legacy.Buyer@Example.com")
+    legacy = "Legacy.Buyer@Example.com"  # stored before emails were lower-cased
+    User.objects.filter(pk=user.pk).update(email=legacy, email_key=email_key(legacy))
 
     signed_in = services.authenticate_credentials(
         request=None, email="legacy.buyer@example.com", password=DEFAULT_PASSWORD

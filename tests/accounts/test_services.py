@@ -286,10 +286,10 @@ def test_password_reset_request_emails_a_link_to_the_frontend(
 def test_password_reset_request_for_an_unknown_email_sends_nothing(
     customer, django_capture_on_commit_callbacks, email
 ):
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+    with django_capture_on_commit_callbacks(execute=True):
         services.password_reset_request(email=email)
 
-    assert callbacks == []
+    # The job is enqueued either way (the request's timing tells nothing); it sends nothing.
     assert mail.outbox == []
 
 

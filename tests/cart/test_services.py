@@ -579,3 +579,33 @@ def test_merge_moves_service_lines_as_they_are_and_adds_up_goods(db, customer):
     )
     guest.refresh_from_db()
     assert guest.status == Cart.Status.MERGED
+
+
+# --- a cart that was checked out meanwhile ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda cart, line: services.cart_lines_add(
+            cart=cart, user=AnonymousUser(), lines=[(line.variant, 1)]
+        ),
+        lambda cart, line: services.cart_lines_update(cart=cart, lines=[(line.pk, 3)]),
+        lambda cart, line: services.cart_lines_remove(cart=cart, line_ids=[line.pk]),
+    ],
+    ids=["add", "update", "remove"],
+)
+def test_a_cart_converted_while_the_caller_held_it_refuses_changes(db, change):
+    cart = CartFactory()
+    line = CartLineFactory(cart=cart, quantity=1)
+    # The mutation resolved the cart; then a checkout converted it before its lock was taken.
+    Cart.objects.filter(pk=cart.pk).update(status=Cart.Status.CONVERTED)
+    before = cart_snapshot()
+
+    with pytest.raises(ValidationError) as raised:
+        change(cart, line)
+
+    assert {f: [e.code for e in errors] for f, errors in raised.value.error_dict.items()} == {
+        "cartToken": ["not_found"]
+    }
+    assert cart_snapshot() == before

@@ -1,4 +1,5 @@
 import json
+import re
 from decimal import Decimal
 
 import pytest
@@ -729,7 +730,7 @@ def test_product_image_upload_stores_the_image(admin_gql):
         "start": {"amount": "19.99"},
         "stop": {"amount": "19.99"},
     }
-    assert image.image.name.startswith(f"products/{product.pk}/front")
+    assert re.fullmatch(rf"products/{product.pk}/[0-9a-f]{{32}}\.png", image.image.name)
     with default_storage.open(image.image.name) as stored:
         assert stored.read() == png_bytes(width=5, height=2)
 
@@ -817,13 +818,14 @@ def make_shop() -> dict:
     empty = CategoryFactory(slug="empty")
     product = ProductFactory(category=category, slug="prod")
     first = ProductVariantFactory(product=product, sku="V-1", stock_quantity=5)
-    ProductVariantFactory(product=product, sku="V-2")
+    second = ProductVariantFactory(product=product, sku="V-2")
     image = ProductImageFactory(product=product)
     return {
         "category": category,
         "empty": empty,
         "product": product,
         "variant": first,
+        "second": second,
         "image": image,
     }
 
@@ -905,15 +907,187 @@ def test_admin_mutations_are_refused_without_permission(db, request, client, nam
     assert not default_storage.exists(f"products/{shop['product'].pk}/perm.png")
 
 
+CHANGED = "<changed>"  # a timestamp the write set: its value is the clock's
+
+
+class Matching(str):
+    """Equal to the strings that match it (a stored file's generated name)."""
+
+    def __eq__(self, other):
+        return isinstance(other, str) and re.fullmatch(str(self), other) is not None
+
+    __hash__ = str.__hash__
+
+
+def snapshot_change(before: dict, after: dict) -> dict:
+    """What a write did to the catalog (two ``catalog_snapshot``s): per model, the rows it
+    added (without their key; timestamps as CHANGED), the keys of the rows it deleted, and the
+    new value of each column it changed (timestamps as CHANGED)."""
+
+    def shown(column: str, value):
+        return CHANGED if column.endswith("_at") and value is not None else value
+
+    change = {}
+    for model, rows_after in after.items():
+        old = {row["id"]: row for row in before[model]}
+        new = {row["id"]: row for row in rows_after}
+        added = [
+            {column: shown(column, value) for column, value in row.items() if column != "id"}
+            for pk, row in new.items()
+            if pk not in old
+        ]
+        deleted = sorted(pk for pk in old if pk not in new)
+        changed = {
+            pk: {
+                column: shown(column, value)
+                for column, value in row.items()
+                if old[pk][column] != value
+            }
+            for pk, row in new.items()
+            if pk in old and row != old[pk]
+        }
+        found = {"added": added, "deleted": deleted, "changed": changed}
+        if any(found.values()):
+            change[model] = {key: value for key, value in found.items() if value}
+    return change
+
+
+def _new_variant_rows(product_pk: int, actor_pk: int) -> dict:
+    """The rows ``variant_input(sku="NEW")`` adds to ``product_pk``: the variant, its stock."""
+    variant = ProductVariant.objects.get(sku="NEW")
+    return {
+        "ProductVariant": {
+            "added": [
+                {
+                    "created_at": CHANGED,
+                    "updated_at": CHANGED,
+                    "product_id": product_pk,
+                    "sku": "NEW",
+                    "name": "Small",
+                    "price": Decimal("19.99"),
+                    "stock_quantity": 4,
+                    "is_active": True,
+                }
+            ]
+        },
+        "StockMovement": {
+            "added": [
+                {
+                    "variant_id": variant.pk,
+                    "kind": "set",
+                    "delta": 4,
+                    "quantity_after": 4,
+                    "reason": "Initial stock",
+                    "actor_id": actor_pk,
+                    "created_at": CHANGED,
+                }
+            ]
+        },
+    }
+
+
+def _renamed(pk: int) -> dict:
+    return {"changed": {pk: {"updated_at": CHANGED, "name": "Renamed"}}}
+
+
+# What each call of ADMIN_CALLS changes in the catalog, given the shop and the admin who calls
+# (evaluated after the call, which gives the new rows their keys).
+ADMIN_CHANGES = {
+    "productCreate": lambda s: {
+        "Product": {
+            "added": [
+                {
+                    "created_at": CHANGED,
+                    "updated_at": CHANGED,
+                    "category_id": s["category"].pk,
+                    "kind": "GOODS",
+                    "name": "New",
+                    "slug": "new",
+                    "description": "",
+                    "is_active": True,
+                    "archived_at": None,
+                }
+            ]
+        },
+        **_new_variant_rows(Product.objects.get(slug="new").pk, s["admin"].pk),
+    },
+    "productUpdate": lambda s: {"Product": _renamed(s["product"].pk)},
+    "productDelete": lambda s: {  # no order holds it: deleted, with its variants and images
+        "Product": {"deleted": [s["product"].pk]},
+        "ProductVariant": {"deleted": sorted([s["variant"].pk, s["second"].pk])},
+        "ProductImage": {"deleted": [s["image"].pk]},
+    },
+    "productVariantCreate": lambda s: _new_variant_rows(s["product"].pk, s["admin"].pk),
+    "productVariantUpdate": lambda s: {
+        "ProductVariant": {
+            "changed": {s["variant"].pk: {"updated_at": CHANGED, "price": Decimal("1.00")}}
+        }
+    },
+    "productVariantDelete": lambda s: {"ProductVariant": {"deleted": [s["variant"].pk]}},
+    "productImageUpload": lambda s: {
+        "ProductImage": {
+            "added": [
+                {
+                    "created_at": CHANGED,
+                    "updated_at": CHANGED,
+                    "product_id": s["product"].pk,
+                    "image": Matching(rf"products/{s['product'].pk}/[^/]+\.png"),
+                    "width": 4,
+                    "height": 3,
+                    "alt": "",
+                    "sort_order": 1,
+                }
+            ]
+        }
+    },
+    "productImageDelete": lambda s: {"ProductImage": {"deleted": [s["image"].pk]}},
+    "categoryCreate": lambda s: {
+        "Category": {
+            "added": [
+                {
+                    "created_at": CHANGED,
+                    "updated_at": CHANGED,
+                    "name": "New",
+                    "slug": "new",
+                    "description": "",
+                    "parent_id": None,
+                }
+            ]
+        }
+    },
+    "categoryUpdate": lambda s: {"Category": _renamed(s["category"].pk)},
+    "categoryDelete": lambda s: {"Category": {"deleted": [s["empty"].pk]}},
+    "stockUpdate": lambda s: {
+        "ProductVariant": {
+            "changed": {s["variant"].pk: {"updated_at": CHANGED, "stock_quantity": 6}}
+        },
+        "StockMovement": {
+            "added": [
+                {
+                    "variant_id": s["variant"].pk,
+                    "kind": "delta",
+                    "delta": 1,
+                    "quantity_after": 6,
+                    "reason": "Count",
+                    "actor_id": s["admin"].pk,
+                    "created_at": CHANGED,
+                }
+            ]
+        },
+    },
+}
+
+
 @pytest.mark.parametrize("name", sorted(ADMIN_CALLS))
-def test_store_admin_may_call_every_mutation(admin_gql, name):
+def test_store_admin_may_call_every_mutation(admin_gql, store_admin, name):
     shop = make_shop()
     before = catalog_snapshot()
 
     response = call(admin_gql, name, shop)
 
     assert result(response)["__typename"] != "OperationInfo", result(response)
-    assert catalog_snapshot() != before
+    expected = ADMIN_CHANGES[name](shop | {"admin": store_admin})
+    assert snapshot_change(before, catalog_snapshot()) == expected
 
 
 def test_the_permission_tests_cover_every_catalog_mutation():

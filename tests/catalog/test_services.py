@@ -1,3 +1,4 @@
+import re
 from decimal import Decimal
 
 import pytest
@@ -650,12 +651,36 @@ def test_stock_update_refuses_invalid_changes(db, kwargs, expected):
     assert catalog_snapshot() == before
 
 
-def test_stock_update_keeps_long_reasons_to_the_column_size(db):
+def test_stock_update_refuses_a_reason_longer_than_the_column_and_changes_nothing(db):
     variant = ProductVariantFactory(stock_quantity=1)
 
-    services.stock_update(variant=variant, delta=1, reason="x" * 300)
+    services.stock_update(variant=variant, delta=1, reason="x" * 255)
+    with pytest.raises(ValidationError) as raised:
+        services.stock_update(variant=variant, delta=1, reason="x" * 256)
 
-    assert StockMovement.objects.get().reason == "x" * 255
+    assert codes(raised.value) == {"reason": ["invalid"]}
+    assert list(StockMovement.objects.values_list("reason", flat=True)) == ["x" * 255]
+    variant.refresh_from_db()
+    assert variant.stock_quantity == 2
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"delta": 2_147_483_647}, "delta"),
+        ({"quantity": 2_147_483_647}, "quantity"),
+    ],
+)
+def test_stock_update_refuses_stock_past_its_bound_and_changes_nothing(db, kwargs, field):
+    variant = ProductVariantFactory(stock_quantity=5)
+
+    with pytest.raises(ValidationError) as raised:
+        services.stock_update(variant=variant, reason="Count", **kwargs)
+
+    assert codes(raised.value) == {field: ["invalid"]}
+    variant.refresh_from_db()
+    assert variant.stock_quantity == 5
+    assert not StockMovement.objects.exists()
 
 
 def test_database_refuses_negative_stock_and_non_positive_prices(db):
@@ -683,12 +708,60 @@ def test_product_image_upload_stores_the_image_with_its_size(db):
 
     first.refresh_from_db()
     assert (first.alt, first.sort_order, first.width, first.height) == ("Front", 0, 4, 3)
-    assert first.image.name.startswith(f"products/{product.pk}/front")
+    # a random name of our own, with the extension of the detected format
+    assert re.fullmatch(rf"products/{product.pk}/[0-9a-f]{{32}}\.png", first.image.name)
     assert default_storage.exists(first.image.name)
     with default_storage.open(first.image.name) as stored:
         assert stored.read() == png_bytes(width=4, height=3)
     assert second.sort_order == 1
     assert list(product.images.all()) == [first, second]
+
+
+def stored_files(product) -> list[str]:
+    try:
+        return default_storage.listdir(f"products/{product.pk}")[1]
+    except FileNotFoundError:
+        return []
+
+
+def gif_bytes() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("P", (2, 2)).save(buffer, format="GIF")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    "name", ["evil.html", "evil.svg", "photo.png", "photo.jpg"], ids=lambda name: name
+)
+def test_product_image_upload_refuses_a_name_that_says_another_format(db, name):
+    product = ProductFactory()
+    # a GIF and HTML polyglot: Pillow reads a valid GIF, a browser would read a page
+    upload = SimpleUploadedFile(name, gif_bytes() + b"<script>alert(1)</script>")
+    before = catalog_snapshot()
+
+    files_before = stored_files(product)
+    with pytest.raises(ValidationError) as error:
+        services.product_image_upload(product=product, upload=upload)
+
+    assert codes(error.value) == {"image": ["invalid_image"]}
+    assert f"named .{name.rsplit('.', 1)[1]}" in error.value.error_dict["image"][0].message
+    assert catalog_snapshot() == before
+    assert stored_files(product) == files_before
+
+
+@pytest.mark.parametrize("name", ["picture.GIF", "picture"])
+def test_product_image_upload_names_the_file_by_its_detected_format(db, name):
+    product = ProductFactory()
+
+    image = services.product_image_upload(
+        product=product, upload=SimpleUploadedFile(name, gif_bytes())
+    )
+
+    assert re.fullmatch(rf"products/{product.pk}/[0-9a-f]{{32}}\.gif", image.image.name)
 
 
 def test_product_image_upload_accepts_jpeg(db):
@@ -732,12 +805,13 @@ def test_product_image_upload_refuses_what_is_not_an_allowed_image(db, make_uplo
     upload = make_upload()
     before = catalog_snapshot()
 
+    files_before = stored_files(product)
     with pytest.raises(ValidationError) as error:
         services.product_image_upload(product=product, upload=upload)
 
     assert codes(error.value) == {"image": ["invalid_image"]}
     assert catalog_snapshot() == before
-    assert not default_storage.exists(f"products/{product.pk}/{upload.name}")
+    assert stored_files(product) == files_before
 
 
 def test_product_image_upload_refuses_a_file_over_the_limit(db, settings):
@@ -746,13 +820,14 @@ def test_product_image_upload_refuses_a_file_over_the_limit(db, settings):
     settings.PRODUCT_IMAGE_MAX_BYTES = upload.size - 1
     before = catalog_snapshot()
 
+    files_before = stored_files(product)
     with pytest.raises(ValidationError) as error:
         services.product_image_upload(product=product, upload=upload)
 
     assert codes(error.value) == {"image": ["invalid_image"]}
     assert error.value.messages == [f"The image must be at most {upload.size - 1} bytes."]
     assert catalog_snapshot() == before
-    assert not default_storage.exists(f"products/{product.pk}/big.png")
+    assert stored_files(product) == files_before
 
 
 @pytest.mark.parametrize(
@@ -765,12 +840,13 @@ def test_product_image_upload_states_the_limit_in_words(db, settings, limit, wor
     upload = SimpleUploadedFile("huge.png", b"x" * (limit + 1), content_type="image/png")
     before = catalog_snapshot()
 
+    files_before = stored_files(product)
     with pytest.raises(ValidationError) as error:
         services.product_image_upload(product=product, upload=upload)
 
     assert error.value.messages == [f"The image must be at most {words}."]
     assert catalog_snapshot() == before
-    assert not default_storage.exists(f"products/{product.pk}/huge.png")
+    assert stored_files(product) == files_before
 
 
 def test_product_image_upload_accepts_a_file_at_the_limit(db, settings):

@@ -58,12 +58,13 @@ def test_readyz_checks_the_database_and_the_cache():
 
 
 @pytest.mark.django_db
-def test_readyz_is_503_when_the_cache_fails(monkeypatch):
+def test_readyz_is_degraded_but_ready_when_only_the_cache_fails(monkeypatch):
+    # The shop serves without Redis: a failed cache must not take every instance out.
     monkeypatch.setattr(views, "cache", BrokenCache())
     response = Client().get("/readyz")
-    assert response.status_code == 503
+    assert response.status_code == 200
     body = response.json()
-    assert body["status"] == "unavailable"
+    assert body["status"] == "degraded"
     assert body["checks"] == {"database": "ok", "cache": "error"}
     assert body["failed"] == ["cache"]
     # The cause goes to the logs, not to the response.

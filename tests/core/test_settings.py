@@ -75,7 +75,7 @@ def test_production_masks_errors_and_hides_graphiql_and_introspection():
         PRODUCTION_ENV,
         "from django.conf import settings as s; "
         "print(s.DEBUG, s.GRAPHQL_GRAPHIQL, s.GRAPHQL_INTROSPECTION, s.GRAPHQL_MASK_ERRORS, "
-        "s.TASKS['default']['BACKEND'])",
+        "s.JOBS_BACKEND)",
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [
@@ -83,7 +83,7 @@ def test_production_masks_errors_and_hides_graphiql_and_introspection():
         "False",
         "False",
         "True",
-        "django_tasks_db.DatabaseBackend",
+        "procrastinate",
     ]
 
 
@@ -117,7 +117,7 @@ def test_production_hardening():
         False,
         ["HTTP_X_FORWARDED_PROTO", "https"],
         "django.contrib.sessions.backends.cached_db",
-        "django.core.cache.backends.redis.RedisCache",
+        "apps.core.cache.ResilientRedisCache",
         "redis://127.0.0.1:6379/15",
         "django.core.files.storage.FileSystemStorage",
         "whitenoise.storage.CompressedManifestStaticFilesStorage",

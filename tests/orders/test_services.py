@@ -816,3 +816,78 @@ def test_order_lines_are_never_deleted_with_their_variant(db):
         shoe.delete()
 
     assert OrderLine.objects.get().variant == shoe
+
+
+# --- what the buyer was shown, and free text --------------------------------------------------
+
+
+def test_checkout_with_the_total_the_buyer_saw_places_the_order(db):
+    mug = variant(price="12.50", stock=5)
+    cart = cart_with((mug, 2))
+
+    order = services.checkout_complete(
+        cart=cart,
+        user=GUEST,
+        payment_method="CARD_PLACEHOLDER",
+        idempotency_key="k",
+        email="guest@example.com",
+        shipping_address=ADDRESS,
+        expected_total=Decimal("30.00"),  # 25.00 and 5.00 shipping
+    )
+
+    assert order.total == Decimal("30.00")
+
+
+def test_checkout_after_a_price_change_is_refused_and_changes_nothing(db):
+    mug = variant(price="12.50", stock=5)
+    cart = cart_with((mug, 2))
+    ProductVariant.objects.filter(pk=mug.pk).update(price=Decimal("14.00"))
+    before = world()
+
+    with pytest.raises(ValidationError) as raised:
+        services.checkout_complete(
+            cart=cart,
+            user=GUEST,
+            payment_method="CARD_PLACEHOLDER",
+            idempotency_key="k",
+            email="guest@example.com",
+            shipping_address=ADDRESS,
+            expected_total=Decimal("30.00"),
+        )
+
+    assert codes(raised) == {"expectedTotal": ["price_changed"]}
+    assert "33.00" in raised.value.error_dict["expectedTotal"][0].message
+    assert world() == before
+
+
+@pytest.mark.parametrize(
+    ("call", "field"),
+    [
+        (lambda order: services.order_cancel(order=order, actor=None, reason="x" * 2001), "reason"),
+        (
+            lambda order: services.order_transition(order=order, status="PAID", note="x" * 2001),
+            "note",
+        ),
+    ],
+    ids=["cancel-reason", "status-note"],
+)
+def test_notes_and_reasons_longer_than_2000_characters_are_refused(db, call, field):
+    order = place_order()
+    before = world()
+
+    with pytest.raises(ValidationError) as raised:
+        call(order)
+
+    assert codes(raised) == {field: ["invalid"]}
+    assert world() == before
+
+
+def test_a_checkout_note_longer_than_2000_characters_is_refused(db):
+    cart = cart_with((variant(), 1))
+    before = world()
+
+    with pytest.raises(ValidationError) as raised:
+        place_order(cart=cart, note="x" * 2001)
+
+    assert codes(raised) == {"note": ["invalid"]}
+    assert world() == before

@@ -1,5 +1,8 @@
 """Product images: checked by Pillow, limited in size and number, files removed after commit."""
 
+import uuid
+from pathlib import PurePosixPath
+
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
@@ -8,11 +11,20 @@ from PIL import Image, UnidentifiedImageError
 from apps.catalog.errors import CatalogErrorCode
 from apps.catalog.models import Product, ProductImage
 from apps.core.errors import CoreErrorCode
+from apps.core.validation import clean_text
 
 from ._common import error
 
 MAX_IMAGES_PER_PRODUCT = 20
-ALLOWED_IMAGE_FORMATS = {"JPEG", "PNG", "WEBP", "GIF"}
+# The formats accepted, with the extensions a file of each may carry; the first is the one a
+# stored file gets.
+EXTENSIONS = {
+    "JPEG": ("jpg", "jpeg", "jpe"),
+    "PNG": ("png",),
+    "WEBP": ("webp",),
+    "GIF": ("gif",),
+}
+ALLOWED_IMAGE_FORMATS = set(EXTENSIONS)
 
 
 def _file_size(size: int) -> str:
@@ -22,7 +34,8 @@ def _file_size(size: int) -> str:
     return f"{size} bytes"
 
 
-def _check_image(upload: UploadedFile) -> None:
+def _check_image(upload: UploadedFile) -> str:
+    """The image's format, once its size, content and name have been checked."""
     limit = settings.PRODUCT_IMAGE_MAX_BYTES
     if upload.size is None or upload.size > limit:
         raise error(
@@ -41,12 +54,23 @@ def _check_image(upload: UploadedFile) -> None:
         raise error(
             "image", "Upload a JPEG, PNG, WebP or GIF image.", CatalogErrorCode.INVALID_IMAGE
         )
+    # A file that says it is something else (a GIF named page.html) is refused: whatever
+    # serves it later may trust the name rather than the content.
+    extension = PurePosixPath(upload.name or "").suffix.lower().removeprefix(".")
+    if extension and extension not in EXTENSIONS[image_format]:
+        raise error(
+            "image",
+            f"The file is a {image_format} image but is named .{extension}.",
+            CatalogErrorCode.INVALID_IMAGE,
+        )
     upload.seek(0)
+    return image_format
 
 
 @transaction.atomic
 def product_image_upload(*, product: Product, upload: UploadedFile, alt: str = "") -> ProductImage:
-    _check_image(upload)
+    alt = clean_text(alt, field="alt", max_length=255)
+    image_format = _check_image(upload)
     product = Product.objects.select_for_update().get(pk=product.pk)
     count = product.images.count()
     if count >= MAX_IMAGES_PER_PRODUCT:
@@ -55,8 +79,9 @@ def product_image_upload(*, product: Product, upload: UploadedFile, alt: str = "
             f"A product has at most {MAX_IMAGES_PER_PRODUCT} images.",
             CoreErrorCode.INVALID,
         )
-    image = ProductImage(product=product, alt=(alt or "").strip()[:255], sort_order=count)
-    image.image.save(upload.name or "image", upload, save=False)
+    image = ProductImage(product=product, alt=alt, sort_order=count)
+    # A name of our own: random, with the extension of the detected format.
+    image.image.save(f"{uuid.uuid4().hex}.{EXTENSIONS[image_format][0]}", upload, save=False)
     try:
         image.save()
     except Exception:

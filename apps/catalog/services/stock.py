@@ -6,9 +6,10 @@ from django.db.models import F
 from django.utils import timezone
 
 from apps.catalog.errors import CatalogErrorCode
-from apps.catalog.models import ProductKind, ProductVariant, StockMovement
+from apps.catalog.models import MAX_STOCK, ProductKind, ProductVariant, StockMovement
 from apps.core import response_cache
 from apps.core.errors import CoreErrorCode
+from apps.core.validation import clean_text
 
 from ._common import error
 
@@ -38,7 +39,7 @@ def stock_update(
     """Set the stock to ``quantity`` or change it by ``delta``; keep the movement and reason."""
     if (quantity is None) == (delta is None):
         raise ValidationError("Give either quantity or delta.", code=CoreErrorCode.INVALID)
-    reason = (reason or "").strip()
+    reason = clean_text(reason, field="reason", max_length=255)
     if not reason:
         raise error("reason", "Say why the stock changes.", CoreErrorCode.REQUIRED)
     variant = (
@@ -53,11 +54,13 @@ def stock_update(
         )
     before = variant.stock_quantity
     if quantity is not None:
-        if quantity < 0:
-            raise error("quantity", "Stock cannot be negative.", CoreErrorCode.INVALID)
+        if not 0 <= quantity <= MAX_STOCK:
+            raise error("quantity", f"Stock is between 0 and {MAX_STOCK:,}.", CoreErrorCode.INVALID)
         after, kind = quantity, StockMovement.Kind.SET
     else:
         after, kind = before + delta, StockMovement.Kind.DELTA
+        if after > MAX_STOCK:
+            raise error("delta", f"Stock cannot go above {MAX_STOCK:,}.", CoreErrorCode.INVALID)
         if after < 0:
             raise error(
                 "delta",

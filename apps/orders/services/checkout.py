@@ -23,9 +23,11 @@ from apps.cart.models import Cart
 from apps.cart.services import cart_for
 from apps.catalog.errors import CatalogErrorCode
 from apps.core.errors import CoreErrorCode
+from apps.core.validation import clean_text
 from apps.payments import services as payment_services
 
 from .. import lines as line_kinds
+from ..errors import OrderErrorCode
 from ..models import Order, OrderEvent, OrderLine, OrderStatus
 from .notify import notify_order_placed
 
@@ -75,6 +77,7 @@ def checkout_complete(
     saved_address: Address | None = None,
     billing_address: dict | None = None,
     note: str = "",
+    expected_total: Decimal | None = None,
 ) -> Order:
     """Turn the cart into an order, or return the order this buyer already placed with this key.
 
@@ -83,7 +86,8 @@ def checkout_complete(
     found and locked inside the transaction. Without a reachable active cart (e.g. the first
     attempt of a retried request converted it) only a retry succeeds, by the customer or by the
     guest holding ``cart_token``. ``saved_address`` is an entry of the buyer's address book
-    (resolved by the caller), used instead of ``shipping_address``.
+    (resolved by the caller), used instead of ``shipping_address``. ``expected_total``: the
+    total the buyer was shown; a different total (a price changed meanwhile) is refused.
     """
     idempotency_key = (idempotency_key or "").strip()
     if not idempotency_key or len(idempotency_key) > 128:
@@ -122,7 +126,8 @@ def checkout_complete(
             payment_method=payment_method,
             key=key,
             idempotency_key=idempotency_key,
-            note=(note or "").strip(),
+            note=clean_text(note, field="note"),
+            expected_total=expected_total,
         )
     except IntegrityError:
         # Two requests with the same key raced: the unique constraint let one order through.
@@ -211,6 +216,7 @@ def _place_order(
     key: str,
     idempotency_key: str,
     note: str,
+    expected_total: Decimal | None = None,
 ) -> Order:
     held, lines = _lock_cart(cart=cart, token=cart_token, user=user)
     if held is None or held.status != Cart.Status.ACTIVE:
@@ -247,6 +253,13 @@ def _place_order(
         raise _error("shippingAddress", "Give a shipping address.", CoreErrorCode.REQUIRED)
     subtotal = sum((line.line_total for line in order_lines), Decimal("0.00"))
     shipping_total = shipping_for(shippable, ships=ships)
+    if expected_total is not None and subtotal + shipping_total != expected_total:
+        raise _error(
+            "expectedTotal",
+            f"The total is now {subtotal + shipping_total} {settings.SHOP_CURRENCY}, "
+            f"not {expected_total}: prices changed. Check the cart and try again.",
+            OrderErrorCode.PRICE_CHANGED,
+        )
     order = Order.objects.create(  # step 5
         number=number,
         user=user if user.is_authenticated else None,

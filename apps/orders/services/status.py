@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from apps.core.validation import clean_text
 from apps.payments import services as payment_services
 
 from .. import lines as line_kinds
@@ -32,6 +33,7 @@ def order_release(*, order: Order, why: line_kinds.Release, actor=None) -> None:
 @transaction.atomic
 def order_transition(*, order: Order, status: str, actor=None, note: str = "") -> Order:
     """Move the order along the state machine, with its side effects, event and messages."""
+    note = clean_text(note, field="note")
     order = Order.objects.select_for_update().get(pk=order.pk)
     previous = order.status
     if status not in order.next_statuses:
@@ -60,7 +62,7 @@ def order_transition(*, order: Order, status: str, actor=None, note: str = "") -
         ),
         from_status=previous,
         to_status=status,
-        note=(note or "").strip(),
+        note=note,
         actor=actor,
     )
     notify_order_status(order=order)
@@ -70,6 +72,7 @@ def order_transition(*, order: Order, status: str, actor=None, note: str = "") -
 @transaction.atomic
 def order_cancel(*, order: Order, actor, reason: str = "", as_staff: bool = False) -> Order:
     """Cancel an order: customers their own PENDING or PAID ones; staff any cancellable one."""
+    reason = clean_text(reason, field="reason")
     order = Order.objects.select_for_update().get(pk=order.pk)
     if not as_staff and order.status not in CUSTOMER_CANCELLABLE:
         raise _refusal(None, "This order can no longer be cancelled; contact us for a return.")

@@ -1,0 +1,48 @@
+"""What a request may see because it holds a secret: a guest's cart token, an order's token.
+
+The visibility rule of a type (``apps.core.visibility.visible_to``) knows owners and
+permissions. A guest owns nothing, yet sees the cart whose token it sent and the order whose
+link it followed, with their lines: the resolver that checked the secret grants the rows it
+reached, for the rest of the request, and the types of those rows and of their lines add the
+grant to what their rule shows.
+"""
+
+from django.db.models import Model, Q
+
+_ATTRIBUTE = "_silkcart_grants"
+
+
+def _grants(info) -> dict[type[Model], Q]:
+    request = info.context.request
+    grants = getattr(request, _ATTRIBUTE, None)
+    if grants is None:
+        grants = {}
+        setattr(request, _ATTRIBUTE, grants)
+    return grants
+
+
+def grant(info, model: type[Model], condition: Q) -> None:
+    """For the rest of the request, the caller may see the rows of ``model`` in ``condition``."""
+    grants = _grants(info)
+    grants[model] = grants[model] | condition if model in grants else condition
+
+
+def granted(info, model: type[Model], *, through: str = "") -> Q | None:
+    """The rows the request was granted of ``model``, as a condition on rows that reach it
+    through the lookup ``through`` (``"order__"`` for an order's lines); None without any."""
+    condition = _grants(info).get(model)
+    if condition is None or not through:
+        return condition
+    return _prefixed(condition, through)
+
+
+def _prefixed(condition: Q, prefix: str) -> Q:
+    prefixed = Q()
+    prefixed.connector, prefixed.negated = condition.connector, condition.negated
+    for child in condition.children:
+        if isinstance(child, Q):
+            prefixed.children.append(_prefixed(child, prefix))
+        else:
+            lookup, value = child
+            prefixed.children.append((f"{prefix}{lookup}", value))
+    return prefixed
