@@ -34,7 +34,7 @@ seed: install
 	$(PY) manage.py seed_demo
 
 serve: install
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	SITE_URL=$${SITE_URL:-http://$(HOST):$(PORT)} $(PY) manage.py runserver $(HOST):$(PORT)
 
 ## worker: run the background job worker (PostgreSQL: DATABASE_URL=postgres://...)
 .PHONY: worker

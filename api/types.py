@@ -10,7 +10,9 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from graphql import GraphQLError
 from strawberry import relay
+from strawberry.annotation import StrawberryAnnotation
 from strawberry.schema.types.base_scalars import wrap_parser
+from strawberry.types.arguments import StrawberryArgument
 from strawberry.types.scalar import ScalarDefinition
 from strawberry_django import optimizer
 from strawberry_django.fields.field import StrawberryDjangoField
@@ -84,11 +86,35 @@ _UNIQUE_KEYS = {"pk", "-pk", "id", "-id"}
 
 
 class StablyOrderedField(StrawberryDjangoField):
-    """A connection whose order always ends on the primary key.
+    """A connection whose order always ends on the primary key, and whose ``ordering`` may be
+    ``null`` (as if it were left out: clients pass their variables through).
 
     Pages are slices of an ordered query: rows that tie on the requested order (same price,
     same name) would otherwise come back in any order, so a page could repeat or skip rows.
     """
+
+    @property
+    def arguments(self) -> list[StrawberryArgument]:
+        arguments = super().arguments
+        ordering = self.get_ordering() if hasattr(self, "get_ordering") else None
+        if ordering is None:
+            return arguments
+        return [
+            StrawberryArgument(
+                python_name="ordering",
+                graphql_name=None,
+                type_annotation=StrawberryAnnotation(list[ordering] | None),
+                default=None,
+                description="Sort keys, the first one first; null or omitted: the default order.",
+            )
+            if argument.python_name == "ordering"
+            else argument
+            for argument in arguments
+        ]
+
+    @arguments.setter
+    def arguments(self, value: list[StrawberryArgument]) -> None:
+        StrawberryDjangoField.arguments.fset(self, value)
 
     def get_result(self, source, info, args, kwargs):
         if info is not None and self.django_model and reads_rows(self.django_model, info):
@@ -139,6 +165,11 @@ class CountableConnection(DjangoListConnection[relay.NodeType]):
 
     A forward page whose selection a read model serves is read as rows (``api.rows``).
     """
+
+    @strawberry.field(description="How many nodes the whole list holds, over every page.")
+    def total_count(self) -> int:
+        total = DjangoListConnection.total_count(self)
+        return total or 0
 
     @classmethod
     def resolve_connection(

@@ -40,8 +40,8 @@ from graphql import (
 from strawberry.extensions import SchemaExtension
 
 from api.types import PublicError
+from apps.core.errors import CoreErrorCode
 
-QUERY_TOO_COMPLEX = "query_too_complex"
 LIST_FACTOR = 10
 _PAGE_FIELDS = frozenset({"edges", "nodes"})
 
@@ -168,7 +168,7 @@ class CostLimit(SchemaExtension):
                 error = PublicError(
                     f"This query is too complex: its cost is {cost}, and the limit is {limit}. "
                     "Ask for smaller pages or fewer fields.",
-                    code=QUERY_TOO_COMPLEX,
+                    code=CoreErrorCode.QUERY_TOO_COMPLEX,
                 )
                 error.extensions.update(cost=cost, limit=limit)
                 context.result = ExecutionResult(data=None, errors=[error])  # nothing runs

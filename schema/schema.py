@@ -5,6 +5,7 @@ import itertools
 import re
 from decimal import Decimal
 from functools import partial
+from uuid import UUID
 
 import strawberry
 from django.conf import settings
@@ -40,7 +41,9 @@ from apps.orders.mutations import OrderMutation
 from apps.orders.queries import OrderQuery
 from apps.reports.queries import ReportQuery
 
+from .arguments import LenientUUID, refuse_bad_uuids
 from .cost import CostLimit
+from .errors import ErrorCode
 from .stack import run_in_roomy_frame
 
 
@@ -233,7 +236,31 @@ def build_extensions() -> list:
     return extensions
 
 
+_LAST = "Returns the last n items from the list, those just before the cursor `before`."
+_NUMBERED_WRONG = "2) Otherwise, an error will be raised"
+_NUMBERED_RIGHT = "5) Otherwise, an error will be raised"
+
+
 class SilkCartSchema(strawberry.Schema):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._correct_descriptions()
+
+    def _correct_descriptions(self) -> None:
+        """Descriptions the libraries get wrong, as frontends read them in the SDL: every
+        connection's ``last`` (said "after the cursor"), and the numbering of the permission
+        directives' steps (the last one is 5, not 2 again)."""
+        for type_ in self._schema.type_map.values():
+            for field in getattr(type_, "fields", {}).values():
+                last = getattr(field, "args", {}).get("last")
+                if last is not None and "after the specified cursor" in (last.description or ""):
+                    last.description = _LAST
+        for directive in self._schema.directives:
+            if directive.description and _NUMBERED_WRONG in directive.description:
+                directive.description = directive.description.replace(
+                    _NUMBERED_WRONG, _NUMBERED_RIGHT
+                )
+
     def execute_sync(self, *args, **kwargs):
         return run_in_roomy_frame(super().execute_sync, args, kwargs)
 
@@ -242,10 +269,12 @@ class SilkCartSchema(strawberry.Schema):
         super().process_errors([e for e in errors if should_mask_error(e)], execution_context)
 
 
+refuse_bad_uuids(Query, Mutation)
 schema = SilkCartSchema(
     query=Query,
     mutation=Mutation,
     extensions=build_extensions(),
     config=StrawberryConfig(relay_max_results=settings.GRAPHQL_MAX_PAGE_SIZE),
-    scalar_overrides={Decimal: SafeDecimal},
+    scalar_overrides={Decimal: SafeDecimal, UUID: LenientUUID},
+    types=[ErrorCode],
 )

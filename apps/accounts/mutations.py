@@ -20,6 +20,7 @@ from .types import (
     AccountUpdateInput,
     AddressInput,
     AddressType,
+    AddressUpdateInput,
     AuthTokenType,
     UserType,
 )
@@ -47,15 +48,28 @@ def _own_address(info: strawberry.Info, id: relay.GlobalID):
 
 @strawberry.type
 class AccountMutation:
-    @strawberry_django.mutation(description="Create a customer account and send the welcome email.")
-    def account_register(self, info: strawberry.Info, input: AccountRegisterInput) -> UserPayload:
-        enforce_rate_limit(_request(info), group="account-register", account=input.email)
-        return services.account_register(
+    @strawberry_django.mutation(
+        description="Create a customer account, sign it in with a session (as `login` does) and "
+        "send the welcome email. Every field at fault is reported at once."
+    )
+    def account_register(
+        self,
+        info: strawberry.Info,
+        input: AccountRegisterInput,
+        cart_token: Annotated[UUID | None, strawberry.argument(description=MERGE_HELP)] = None,
+    ) -> UserPayload:
+        request = _request(info)
+        enforce_rate_limit(request, group="account-register", account=input.email)
+        user = services.account_register(
             email=input.email,
             password=input.password,
             first_name=input.first_name or "",
             last_name=input.last_name or "",
         )
+        if not hasattr(request, "auth_token"):  # a bearer client signs in with tokenCreate
+            auth.login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        cart_services.cart_merge(token=cart_token, user=user)
+        return user
 
     @strawberry_django.mutation(description="Sign in with a session cookie (web frontends).")
     def login(
@@ -169,12 +183,44 @@ class AccountMutation:
             set_default_billing=set_default_billing,
         )
 
-    @strawberry_django.mutation(extensions=[IsAuthenticated()])
+    @strawberry_django.mutation(
+        extensions=[IsAuthenticated()],
+        description="Change an address of yours: the fields in `changes` (or all of them, "
+        "with the older `input`).",
+    )
     def address_update(
-        self, info: strawberry.Info, id: relay.GlobalID, input: AddressInput
+        self,
+        info: strawberry.Info,
+        id: relay.GlobalID,
+        changes: AddressUpdateInput | None = None,
+        input: Annotated[
+            AddressInput | None,
+            strawberry.argument(
+                deprecation_reason="Use `changes`: it takes only the fields that change."
+            ),
+        ] = None,
     ) -> AddressPayload:
-        return services.address_update(
-            address=_own_address(info, id), data=strawberry.asdict(input)
+        if (changes is None) == (input is None):
+            raise ValidationError(
+                "Give `changes` (or the older `input`).", code=CoreErrorCode.REQUIRED
+            )
+        given = strawberry.asdict(changes if changes is not None else input)
+        data = {name: value for name, value in given.items() if value is not strawberry.UNSET}
+        return services.address_update(address=_own_address(info, id), data=data)
+
+    @strawberry_django.mutation(
+        extensions=[IsAuthenticated()],
+        description="Make an address of yours your default shipping and/or billing address.",
+    )
+    def address_set_default(
+        self,
+        info: strawberry.Info,
+        id: relay.GlobalID,
+        shipping: bool = False,
+        billing: bool = False,
+    ) -> AddressPayload:
+        return services.address_set_default(
+            address=_own_address(info, id), shipping=shipping, billing=billing
         )
 
     @strawberry_django.mutation(extensions=[IsAuthenticated()])

@@ -49,34 +49,46 @@ def _validate_password(password: str, *, user: User, field: str) -> None:
         ) from None
 
 
+def _email_taken() -> ValidationError:
+    return ValidationError(
+        {
+            "email": ValidationError(
+                "An account with this email already exists.", code=AccountErrorCode.EMAIL_TAKEN
+            )
+        }
+    )
+
+
 @transaction.atomic
 def account_register(
     *, email: str, password: str, first_name: str = "", last_name: str = ""
 ) -> User:
-    email = normalize_email(email)
+    """Create a customer account; every field at fault is reported at once."""
+    errors: dict[str, list[ValidationError]] = {}
+    try:
+        email = normalize_email(email)
+    except ValidationError as error:
+        errors.update(error.error_dict)
+    else:
+        if User.objects.filter(email_key=email_key(email)).exists():
+            errors.update(_email_taken().error_dict)
     user = User(email=email, first_name=first_name.strip(), last_name=last_name.strip())
-    if User.objects.filter(email_key=email_key(email)).exists():
-        raise ValidationError(
-            {
-                "email": ValidationError(
-                    "An account with this email already exists.", code=AccountErrorCode.EMAIL_TAKEN
-                )
-            }
-        )
-    _validate_password(password, user=user, field="password")
+    for check in (
+        lambda: _validate_password(password, user=user, field="password"),
+        lambda: full_clean(user, exclude=["password", *errors]),
+    ):
+        try:
+            check()
+        except ValidationError as error:
+            errors.update(error.error_dict)
+    if errors:
+        raise ValidationError(errors)
     user.set_password(password)
-    full_clean(user, exclude=["password"])
     try:
         with transaction.atomic():
             user.save()
     except IntegrityError:  # a concurrent registration won the race
-        raise ValidationError(
-            {
-                "email": ValidationError(
-                    "An account with this email already exists.", code=AccountErrorCode.EMAIL_TAKEN
-                )
-            }
-        ) from None
+        raise _email_taken() from None
     enqueue_on_commit(tasks.send_welcome_email, user.pk)
     return user
 
@@ -250,8 +262,32 @@ def address_create(
 
 @transaction.atomic
 def address_update(*, address: Address, data: dict) -> Address:
-    address = _fill_address(address, data)
+    """Change the fields given in ``data`` (a field left out keeps its value)."""
+    current = {name: getattr(address, name) for name in ADDRESS_FIELDS}
+    changes = {name: value for name, value in data.items() if name in ADDRESS_FIELDS}
+    address = _fill_address(address, {**current, **changes})
     address.save()
+    return address
+
+
+@transaction.atomic
+def address_set_default(
+    *, address: Address, shipping: bool = False, billing: bool = False
+) -> Address:
+    """Make ``address`` its owner's default shipping and/or billing address."""
+    if not (shipping or billing):
+        raise ValidationError(
+            "Say which default to set: shipping, billing or both.", code=CoreErrorCode.REQUIRED
+        )
+    user = User.objects.select_for_update().get(pk=address.user_id)
+    fields = []
+    if shipping:
+        user.default_shipping_address = address
+        fields.append("default_shipping_address")
+    if billing:
+        user.default_billing_address = address
+        fields.append("default_billing_address")
+    user.save(update_fields=fields)
     return address
 
 

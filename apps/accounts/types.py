@@ -6,18 +6,19 @@ import strawberry_django
 from django.db.models import Q, QuerySet
 from strawberry import auto, relay
 
-from api.types import CountableConnection, search_text
+from api.types import CountableConnection, StablyOrderedField, search_text
 from apps.core.visibility import visible_to
 from apps.notifications.types import NotificationType
 
 from .models import Address, AuthToken, User
 
 if TYPE_CHECKING:
-    from apps.orders.types import OrderFilter, OrderType
+    from apps.orders.types import OrderFilter, OrderOrder, OrderType
 
 # Orders are a layer above accounts: reached through strawberry.lazy only.
 OrderRef = Annotated["OrderType", strawberry.lazy("apps.orders.types")]
 OrderFilterRef = Annotated["OrderFilter", strawberry.lazy("apps.orders.types")]
+OrderOrderRef = Annotated["OrderOrder", strawberry.lazy("apps.orders.types")]
 
 
 def _viewer(info: strawberry.Info):
@@ -57,7 +58,9 @@ class UserType(relay.Node):
     @strawberry_django.connection(
         CountableConnection[OrderRef],
         filters=OrderFilterRef,
-        description="The user's orders, newest first.",
+        ordering=OrderOrderRef,
+        field_cls=StablyOrderedField,
+        description="The user's orders, newest first unless `ordering` says otherwise.",
     )
     def orders(self) -> QuerySet:
         return self.orders.all()
@@ -131,3 +134,20 @@ class AddressInput:
     postal_code: str
     country: str = strawberry.field(description="ISO 3166-1 alpha-2 code, e.g. US.")
     phone: str | None = None
+
+
+@strawberry.input(
+    name="AddressUpdateInput",
+    description="The fields to change; a field left out keeps its value, `null` clears it.",
+)
+class AddressUpdateInput:
+    full_name: str | None = strawberry.UNSET
+    line1: str | None = strawberry.UNSET
+    line2: str | None = strawberry.UNSET
+    city: str | None = strawberry.UNSET
+    region: str | None = strawberry.UNSET
+    postal_code: str | None = strawberry.UNSET
+    country: str | None = strawberry.field(
+        default=strawberry.UNSET, description="ISO 3166-1 alpha-2 code, e.g. US."
+    )
+    phone: str | None = strawberry.UNSET

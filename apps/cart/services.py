@@ -1,8 +1,10 @@
 """Cart writes: lines added, changed, removed; guest carts merged at sign-in; old carts purged."""
 
 from datetime import timedelta
+from decimal import Decimal
 from uuid import UUID
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -12,6 +14,14 @@ from apps.core.errors import CoreErrorCode
 
 from .errors import CartErrorCode
 from .models import MAX_LINE_QUANTITY, Cart, CartLine
+
+
+def shipping_for(shippable_subtotal: Decimal, *, ships: bool = True) -> Decimal:
+    """The flat fee on what ships, nothing from the free-shipping threshold up, or when
+    nothing ships. The threshold counts the lines that ship only."""
+    if not ships or shippable_subtotal >= settings.FREE_SHIPPING_THRESHOLD:
+        return Decimal("0.00")
+    return settings.SHIPPING_FLAT_FEE
 
 
 def cart_for(*, token: UUID | None, user) -> Cart | None:

@@ -4,17 +4,19 @@ from uuid import UUID
 
 import strawberry
 import strawberry_django
-from django.db.models import F, Model, Prefetch, Q, QuerySet, Sum
+from django.conf import settings
+from django.db.models import Count, F, Model, Prefetch, Q, QuerySet, Sum
 from strawberry import auto, relay
 from strawberry_django.optimizer import mark_optimized_by_prefetching
 
 from api.grants import granted
 from api.types import Money
-from apps.catalog.models import Category, Product, ProductImage, ProductVariant
+from apps.catalog.models import Category, Product, ProductImage, ProductKind, ProductVariant
 from apps.catalog.types import ProductKindEnum
 from apps.core.visibility import visible_to
 
 from .models import Cart, CartLine
+from .services import shipping_for
 
 if TYPE_CHECKING:
     from apps.catalog.types import ProductVariantType
@@ -90,13 +92,31 @@ class CartLineType(relay.Node):
         )
 
 
+_SHIPS = Q(kind__in=[kind.value for kind in ProductKind if kind.ships])
+
+
 def _totals(cart: Cart) -> dict:
-    """Quantity and subtotal of the cart's available lines (one query, cached on the cart)."""
+    """Quantity, subtotal and shipping of the cart's available lines, as checkout will charge
+    them (one query, cached on the cart)."""
     if not hasattr(cart, "_totals"):
         available = Q(variant__is_active=True, variant__product__is_active=True)
-        cart._totals = CartLine.objects.filter(available, cart=cart).aggregate(
-            items=Sum("quantity"), amount=Sum(F("quantity") * F("variant__price"))
+        amount = F("quantity") * F("variant__price")
+        totals = CartLine.objects.filter(available, cart=cart).aggregate(
+            items=Sum("quantity"),
+            amount=Sum(amount),
+            shippable=Sum(amount, filter=_SHIPS),
+            shipping_lines=Count("pk", filter=_SHIPS),
         )
+        subtotal = totals["amount"] or Decimal("0.00")
+        ships = bool(totals["shipping_lines"])
+        shipping = shipping_for(totals["shippable"] or Decimal("0.00"), ships=ships)
+        cart._totals = {
+            "items": totals["items"] or 0,
+            "subtotal": subtotal,
+            "ships": ships,
+            "shipping": shipping,
+            "total": subtotal + shipping,
+        }
     return cart._totals
 
 
@@ -108,11 +128,32 @@ class CartType:
 
     @strawberry_django.field(description="Items in the available lines.")
     def total_quantity(self) -> int:
-        return _totals(self)["items"] or 0
+        return _totals(self)["items"]
 
     @strawberry_django.field(description="Current prices of the available lines.")
     def subtotal(self) -> Money:
-        return Money.of(_totals(self)["amount"] or Decimal("0"))
+        return Money.of(_totals(self)["subtotal"])
+
+    @strawberry_django.field(description="Some available line ships: checkout asks an address.")
+    def requires_shipping(self) -> bool:
+        return _totals(self)["ships"]
+
+    @strawberry_django.field(
+        description="What checkout will charge for shipping: the flat fee on the lines that "
+        "ship, nothing from `freeShippingThreshold` up or when nothing ships."
+    )
+    def shipping_total(self) -> Money:
+        return Money.of(_totals(self)["shipping"])
+
+    @strawberry_django.field(description="The subtotal and shipping: what checkout will charge.")
+    def total(self) -> Money:
+        return Money.of(_totals(self)["total"])
+
+    @strawberry_django.field(
+        description="From this subtotal of the lines that ship up, shipping is free."
+    )
+    def free_shipping_threshold(self) -> Money:
+        return Money.of(settings.FREE_SHIPPING_THRESHOLD)
 
 
 @strawberry.input(name="CartLineInput")

@@ -12,3 +12,5 @@ class CoreErrorCode(StrEnum):
     TIMEOUT = "timeout"
     INTERNAL_ERROR = "internal_error"
     SERVICE_UNAVAILABLE = "service_unavailable"
+    QUERY_TOO_COMPLEX = "query_too_complex"
+    CSRF_FAILED = "csrf_failed"

@@ -8,7 +8,7 @@ import uuid
 from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.views import defaults
+from django.views import csrf, defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
@@ -16,6 +16,25 @@ from .errors import CoreErrorCode
 from .outage import is_database_outage, unavailable_response
 
 logger = logging.getLogger(__name__)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """``CSRF_FAILURE_VIEW``: the API answers a JSON 403 with a code, like its other refusals;
+    other pages (the Django admin) keep Django's page."""
+    if request.path.startswith("/graphql"):
+        return JsonResponse(
+            {
+                "errors": [
+                    {
+                        "message": "The CSRF check failed: send the csrftoken cookie's value "
+                        "in the X-CSRFToken header, or use a bearer token.",
+                        "extensions": {"code": CoreErrorCode.CSRF_FAILED},
+                    }
+                ]
+            },
+            status=403,
+        )
+    return csrf.csrf_failure(request, reason=reason)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

@@ -15,7 +15,7 @@ from apps.catalog.types import ProductKindEnum
 from apps.core.visibility import visible_to
 from apps.payments.types import PaymentMethodEnum, PaymentType
 
-from .models import Order, OrderEvent, OrderLine, OrderStatus
+from .models import CUSTOMER_CANCELLABLE, Order, OrderEvent, OrderLine, OrderStatus
 
 if TYPE_CHECKING:
     from apps.accounts.types import AddressInput, UserType
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 UserRef = Annotated["UserType", strawberry.lazy("apps.accounts.types")]
 VariantRef = Annotated["ProductVariantType", strawberry.lazy("apps.catalog.types")]
 OrderStatusEnum = strawberry.enum(OrderStatus, name="OrderStatus")
+OrderEventTypeEnum = strawberry.enum(OrderEvent.Type, name="OrderEventType")
 
 
 @strawberry.type(name="OrderAddress", description="The address as it was at checkout.")
@@ -77,7 +78,7 @@ class OrderLineType(relay.Node):
 
 @strawberry_django.type(OrderEvent, name="OrderEvent")
 class OrderEventType:
-    type: str
+    type: OrderEventTypeEnum
     note: str
     created_at: datetime
     actor: UserRef | None
@@ -140,7 +141,7 @@ class OrderType(relay.Node):
     user: UserRef | None
     lines: list[OrderLineType]
     events: list[OrderEventType]
-    payment: PaymentType | None
+    payment: PaymentType = strawberry_django.field(description="Every order has one.")
     note: auto
     created_at: auto
     updated_at: auto
@@ -174,6 +175,17 @@ class OrderType(relay.Node):
     )
     def billing_address(self) -> OrderAddress | None:
         return OrderAddress.of(self.billing_address) if self.billing_address else None
+
+    @strawberry_django.field(
+        only=["status", "requires_shipping"],
+        description="Whether you may cancel it now with `orderCancel`: its customer while it "
+        "is PENDING or PAID, staff until it ships (a guest asks the shop).",
+    )
+    def can_cancel(self, info: strawberry.Info) -> bool:
+        user = info.context.request.user
+        if not user.is_authenticated or OrderStatus.CANCELLED not in self.next_statuses:
+            return False
+        return user.has_perm("orders.change_order") or self.status in CUSTOMER_CANCELLABLE
 
     requires_shipping: bool = strawberry_django.field(
         description="Some line ships: the order goes through SHIPPED to DELIVERED."

@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "strawberry_django",
     "procrastinate.contrib.django",
     "django_guid",
+    "api",
     "apps.core",
     "apps.accounts",
     "apps.catalog",
@@ -91,6 +92,18 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 DATABASE_ROUTERS = ["apps.core.jobs.ProcrastinateRouter"]
 
 IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # SQLite (make run): write transactions take the database's write lock when they begin and
+    # wait for one another (up to the busy timeout) instead of failing with "database is
+    # locked"; the write-ahead log lets reads go on meanwhile. So a double-clicked checkout
+    # waits for the first one and returns its order, as on PostgreSQL.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": env.int("SQLITE_BUSY_TIMEOUT", default=20),
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
 # PostgreSQL cancels any statement running longer than this (milliseconds; 0: no limit). Run
 # migrations that rewrite large tables with DATABASE_STATEMENT_TIMEOUT=0.
 DATABASE_STATEMENT_TIMEOUT = env.int("DATABASE_STATEMENT_TIMEOUT", default=3000)
@@ -153,6 +166,7 @@ AUTH_TOKEN_TTL_HOURS = env.int("AUTH_TOKEN_TTL_HOURS", default=24 * 30)
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # GraphiQL and web frontends read it to send X-CSRFToken.
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+CSRF_FAILURE_VIEW = "apps.core.views.csrf_failure"
 
 # --- CORS -----------------------------------------------------------------------------------
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])

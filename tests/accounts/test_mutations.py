@@ -240,10 +240,50 @@ def test_account_register_creates_a_customer_and_welcomes_after_commit(
     assert "<p>Hello Robin,</p>" in message.alternatives[0][0]
 
 
-def test_account_register_does_not_sign_in(gql, django_capture_on_commit_callbacks):
+def test_account_register_signs_the_new_customer_in(gql, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         gql(REGISTER, {"input": {"email": "robin@example.com", "password": DEFAULT_PASSWORD}})
 
+    assert gql(ME).data["me"]["email"] == "robin@example.com"
+
+
+def test_account_register_at_checkout_keeps_the_guest_cart(gql, django_capture_on_commit_callbacks):
+    from apps.cart.models import Cart
+    from tests.cart.factories import CartFactory, CartLineFactory
+
+    guest = CartFactory()
+    line = CartLineFactory(cart=guest, quantity=2)
+    register = """mutation($input: AccountRegisterInput!, $cart: UUID) {
+      accountRegister(input: $input, cartToken: $cart) { __typename } }"""
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = gql(
+            register,
+            {
+                "input": {"email": "robin@example.com", "password": DEFAULT_PASSWORD},
+                "cart": str(guest.token),
+            },
+        )
+
+    assert response.data == {"accountRegister": {"__typename": "User"}}
+    cart = Cart.objects.get(user__email="robin@example.com", status=Cart.Status.ACTIVE)
+    assert list(cart.lines.values_list("variant", "quantity")) == [(line.variant_id, 2)]
+
+
+def test_account_register_reports_every_field_at_fault_at_once(
+    gql, customer, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = gql(
+            REGISTER,
+            {"input": {"email": customer.email, "password": "123", "firstName": "x" * 200}},
+        )
+
+    assert sorted((m["field"], m["code"]) for m in _messages(response, "accountRegister")) == [
+        ("email", "email_taken"),
+        ("firstName", "invalid"),
+        ("password", "password_too_weak"),
+    ]
     assert gql(ME).data == {"me": None}
 
 
@@ -450,6 +490,9 @@ def test_session_post_without_csrf_token_is_refused(customer):
 
     assert created.status_code == 403
     assert logged_out.status_code == 403
+    # a JSON answer a client can switch on, like the API's other refusals
+    assert created["Content-Type"] == "application/json"
+    assert created.json()["errors"][0]["extensions"] == {"code": "csrf_failed"}
     assert Address.objects.count() == 0
     assert client.session["_auth_user_id"] == str(customer.pk)
 

@@ -168,14 +168,15 @@ def test_a_signed_in_customer_reaches_a_guest_cart_by_its_token(customer_gql, cu
     }
 
 
-def test_a_malformed_token_is_a_request_error(gql):
+def test_a_malformed_token_is_an_error_of_its_field(gql):
     CartLineFactory()
     before = cart_snapshot()
 
     response = gql(CART, {"token": "not-a-uuid"})
 
-    assert response.body.get("data") is None
-    assert len(response.errors) == 1
+    assert response.body["data"] == {"cart": None}
+    (error,) = response.errors
+    assert (error["path"], error["extensions"]["code"]) == (["cart"], "invalid")
     assert cart_snapshot() == before
 
 

@@ -229,3 +229,13 @@ def test_the_request_id_is_exposed_to_allowed_origins_only():
     assert other.status_code == 200  # CORS is the browser's check; the server adds no grant.
     assert _cors_headers(other) == {}
     assert UUID_HEX.match(other["X-Request-ID"])
+
+
+@pytest.mark.django_db
+def test_a_csrf_refusal_outside_the_api_keeps_django_s_page():
+    client = Client(enforce_csrf_checks=True)
+
+    response = client.post("/admin/login/", {"username": "x", "password": "y"})
+
+    assert response.status_code == 403
+    assert response["Content-Type"].startswith("text/html")

@@ -43,6 +43,22 @@ def test_seed_demo_creates_the_catalog(db):
     assert f"{Product.objects.count()} products" in output
 
 
+def test_seed_demo_gives_every_product_a_picture_once(db):
+    from PIL import Image
+
+    from apps.catalog.models import ProductImage
+
+    seed()
+    seed()  # again: no second picture
+
+    assert ProductImage.objects.count() == Product.objects.count()
+    image = ProductImage.objects.select_related("product").first()
+    assert image.alt == image.product.name
+    with image.image.open() as stored, Image.open(stored) as picture:
+        assert (picture.format, picture.size) == ("PNG", (320, 320))
+    assert image.image.size < 20_000  # small
+
+
 def test_seed_demo_creates_the_demo_accounts(db):
     seed()
 

@@ -267,7 +267,7 @@ def test_a_customer_may_check_out_a_guest_cart_they_hold(customer_gql, customer)
             [("VALIDATION", "invalid", "billingAddress.country")],
         ),
         ({"idempotencyKey": " "}, [("VALIDATION", "invalid", "idempotencyKey")]),
-        ({"cartToken": None}, [("VALIDATION", "not_found", "cartToken")]),
+        ({"cartToken": None}, [("VALIDATION", "required", "cartToken")]),
         ({"cartToken": str(uuid.uuid4())}, [("VALIDATION", "not_found", "cartToken")]),
         (
             {"shippingAddressId": to_base64("Address", 1)},
@@ -326,7 +326,8 @@ def test_another_customers_cart_is_not_found(customer_gql):
     without_token = customer_gql(CHECKOUT, {"input": customer_input()})
 
     assert messages(response) == [("VALIDATION", "not_found", "cartToken")]
-    assert messages(without_token) == [("VALIDATION", "not_found", "cartToken")]
+    # without a token: the customer's own cart, which is empty (they have none)
+    assert messages(without_token) == [("VALIDATION", "cart_empty", None)]
     assert world() == before
 
 
@@ -416,7 +417,7 @@ def test_a_customer_retry_finds_the_order_once_the_cart_is_gone(customer_gql, cu
 
     assert result(again) == first
     assert result(by_token) == first
-    assert messages(new_key) == [("VALIDATION", "not_found", "cartToken")]
+    assert messages(new_key) == [("VALIDATION", "cart_empty", None)]
     assert world() == before
 
 

@@ -215,13 +215,14 @@ def test_a_wrong_token_reads_nothing(db, request, client):
     assert api(ORDER_BY_TOKEN, {"token": str(order.cart.token)}).data == {"orderByToken": None}
 
 
-def test_a_malformed_token_is_a_request_error(gql):
+def test_a_malformed_token_is_an_error_of_its_field(gql):
     place_order()
 
     response = gql(ORDER_BY_TOKEN, {"token": "not-a-uuid"})
 
-    assert response.body.get("data") is None
-    assert len(response.errors) == 1
+    assert response.body["data"] == {"orderByToken": None}
+    (error,) = response.errors
+    assert (error["path"], error["extensions"]["code"]) == (["orderByToken"], "invalid")
 
 
 # --- me.orders --------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from apps.accounts.models import Address
 from apps.accounts.services import ADDRESS_FIELDS, address_snapshot
 from apps.cart.errors import CartErrorCode
 from apps.cart.models import Cart
-from apps.cart.services import cart_for
+from apps.cart.services import cart_for, shipping_for
 from apps.catalog.errors import CatalogErrorCode
 from apps.core.errors import CoreErrorCode
 from apps.core.validation import clean_text
@@ -41,14 +41,6 @@ def _error(field: str | None, message: str, code: str) -> ValidationError:
 
 def _new_number() -> str:
     return "SC-" + "".join(secrets.choice(NUMBER_ALPHABET) for _ in range(8))
-
-
-def shipping_for(shippable_subtotal: Decimal, *, ships: bool = True) -> Decimal:
-    """The flat fee on what ships, nothing from the free-shipping threshold up, or when
-    nothing ships. The threshold counts the lines that ship only."""
-    if not ships or shippable_subtotal >= settings.FREE_SHIPPING_THRESHOLD:
-        return Decimal("0.00")
-    return settings.SHIPPING_FLAT_FEE
 
 
 def buyer_key(*, user, cart: Cart | None = None, cart_token: UUID | None = None) -> str | None:
@@ -111,9 +103,7 @@ def checkout_complete(
         if cart is None and cart_for(token=cart_token, user=user) is None:
             if existing := _existing(key, idempotency_key):
                 return existing
-            raise _error(
-                "cartToken", "No cart found with this token.", CoreErrorCode.NOT_FOUND
-            ) from None
+            raise _no_cart(cart_token, user) from None
         raise
     try:
         return _place_order(
@@ -134,6 +124,17 @@ def checkout_complete(
         if existing := _existing(key, idempotency_key):
             return existing
         raise
+
+
+def _no_cart(cart_token: UUID | None, user) -> ValidationError:
+    """No active cart to check out: a token that reaches none is ``not_found`` on it; a guest
+    must send one (``required``); a customer who sent none has nothing in their cart
+    (``cart_empty``)."""
+    if cart_token is not None:
+        return _error("cartToken", "No cart found with this token.", CoreErrorCode.NOT_FOUND)
+    if user.is_authenticated:
+        return _error(None, "The cart is empty.", CartErrorCode.CART_EMPTY)
+    return _error("cartToken", "Guests give the token of their cart.", CoreErrorCode.REQUIRED)
 
 
 def _details(
@@ -223,7 +224,7 @@ def _place_order(
         if existing := _existing(key, idempotency_key):
             return existing
         if held is None:
-            raise _error("cartToken", "No cart found with this token.", CoreErrorCode.NOT_FOUND)
+            raise _no_cart(cart_token, user)
         raise _error("cartToken", "This cart was already checked out.", CoreErrorCode.NOT_FOUND)
     cart = held
     if not lines:

@@ -1,4 +1,5 @@
-"""Demo data for development: a category tree, products with variants and stock, two accounts.
+"""Demo data for development: a category tree, products with variants, stock and a picture,
+two accounts.
 
 Idempotent: running it again updates the same rows (matched by slug, SKU and email).
 """
@@ -11,7 +12,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from apps.accounts.models import Address, User
-from apps.catalog.models import Category, Product, ProductVariant
+from apps.catalog.models import Category, Product, ProductImage, ProductVariant
+from apps.demo.images import product_picture
 from apps.demo.orders import seed_orders
 
 DEMO_CUSTOMER = ("customer@example.com", "Customer!2026")
@@ -110,6 +112,11 @@ class Command(BaseCommand):
                     "stock_quantity": rng.choice([0, 3, 8, 15, 40, 120]),
                 },
             )
+        if not product.images.exists():
+            image = ProductImage(product=product, alt=name, sort_order=0)
+            picture = product_picture(name, family)
+            image.image.save(f"{slug}.png", picture, save=False)
+            image.save()
 
     def _accounts(self) -> None:
         customer = self._user(DEMO_CUSTOMER, first_name="Casey", last_name="Customer")
