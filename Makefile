@@ -90,6 +90,15 @@ FUZZ_EXAMPLES ?= 5000
 fuzz: install
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) bench/fuzz.py
 
+## graphiql-assets: refresh GraphiQL's vendored files (api/static/graphiql/) from the npm registry
+.PHONY: graphiql-assets graphiql-assets-check
+graphiql-assets: install
+	$(PY) api/static/graphiql/update.py
+
+## graphiql-assets-check: check the vendored GraphiQL files against their integrity hashes
+graphiql-assets-check: install
+	$(PY) api/static/graphiql/update.py --check
+
 ## ops-lint: lint the Dockerfiles, compose files and GitHub workflows, and bandit on the code
 ops-lint: install
 	$(VENV)/bin/hadolint Dockerfile.dev Dockerfile.prod

@@ -95,7 +95,7 @@ else:
 
 STORAGES = {
     "default": _media_storage,
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "apps.core.storage.StaticFilesStorage"},
 }
 
 # --- Logs and errors ----------------------------------------------------------------------------

@@ -120,7 +120,7 @@ def test_production_hardening():
         "apps.core.cache.ResilientRedisCache",
         "redis://127.0.0.1:6379/15",
         "django.core.files.storage.FileSystemStorage",
-        "whitenoise.storage.CompressedManifestStaticFilesStorage",
+        "apps.core.storage.StaticFilesStorage",
         ["https://shop.example.com"],
         "json",
     ]
