@@ -12,7 +12,13 @@ from django.db.models import Model, Q
 _ATTRIBUTE = "_silkcart_grants"
 
 
-def _grants(info) -> dict[type[Model], Q]:
+def _label(model: type[Model] | str) -> str:
+    """Grants are kept by model label (``orders.Order``), so that a lower app can ask about an
+    upper app's model without importing it."""
+    return model if isinstance(model, str) else model._meta.label
+
+
+def _grants(info) -> dict[str, Q]:
     request = info.context.request
     grants = getattr(request, _ATTRIBUTE, None)
     if grants is None:
@@ -21,16 +27,17 @@ def _grants(info) -> dict[type[Model], Q]:
     return grants
 
 
-def grant(info, model: type[Model], condition: Q) -> None:
+def grant(info, model: type[Model] | str, condition: Q) -> None:
     """For the rest of the request, the caller may see the rows of ``model`` in ``condition``."""
-    grants = _grants(info)
-    grants[model] = grants[model] | condition if model in grants else condition
+    grants, key = _grants(info), _label(model)
+    grants[key] = grants[key] | condition if key in grants else condition
 
 
-def granted(info, model: type[Model], *, through: str = "") -> Q | None:
-    """The rows the request was granted of ``model``, as a condition on rows that reach it
-    through the lookup ``through`` (``"order__"`` for an order's lines); None without any."""
-    condition = _grants(info).get(model)
+def granted(info, model: type[Model] | str, *, through: str = "") -> Q | None:
+    """The rows the request was granted of ``model`` (a model or its label), as a condition on
+    rows that reach it through the lookup ``through`` (``"order__"`` for an order's lines);
+    None without any."""
+    condition = _grants(info).get(_label(model))
     if condition is None or not through:
         return condition
     return _prefixed(condition, through)

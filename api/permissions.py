@@ -4,6 +4,7 @@ Pass them to fields as classes or factories (``extensions=[IsAuthenticated()]`` 
 field, which is what strawberry expects).
 """
 
+from django.core.exceptions import PermissionDenied
 from strawberry_django import permissions
 from strawberry_django.fields.types import OperationInfo
 
@@ -29,3 +30,11 @@ class IsAuthenticated(_CodedRefusal, permissions.IsAuthenticated):
 
 class HasPerm(_CodedRefusal, permissions.HasPerm):
     DEFAULT_ERROR_MESSAGE = "You do not have permission to do this."
+
+
+def permission_denied(message: str) -> PermissionDenied:
+    """A refusal a resolver raises itself (beyond what a permission says), with its code: a
+    mutation answers it as an ``OperationInfo`` message of kind ``PERMISSION``."""
+    error = PermissionDenied(message)
+    error.code = CoreErrorCode.PERMISSION_DENIED
+    return error

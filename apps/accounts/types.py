@@ -13,12 +13,15 @@ from apps.notifications.types import NotificationType
 from .models import Address, AuthToken, User
 
 if TYPE_CHECKING:
+    from apps.bookings.types import BookingFilter, BookingType
     from apps.orders.types import OrderFilter, OrderOrder, OrderType
 
 # Orders are a layer above accounts: reached through strawberry.lazy only.
 OrderRef = Annotated["OrderType", strawberry.lazy("apps.orders.types")]
 OrderFilterRef = Annotated["OrderFilter", strawberry.lazy("apps.orders.types")]
 OrderOrderRef = Annotated["OrderOrder", strawberry.lazy("apps.orders.types")]
+BookingRef = Annotated["BookingType", strawberry.lazy("apps.bookings.types")]
+BookingFilterRef = Annotated["BookingFilter", strawberry.lazy("apps.bookings.types")]
 
 
 def _viewer(info: strawberry.Info):
@@ -64,6 +67,14 @@ class UserType(relay.Node):
     )
     def orders(self) -> QuerySet:
         return self.orders.all()
+
+    @strawberry_django.connection(
+        CountableConnection[BookingRef],
+        filters=BookingFilterRef,
+        description="The bookings of the user's orders, soonest first.",
+    )
+    def bookings(self) -> QuerySet:
+        return self.bookings.exclude(order=None).order_by("start", "pk")
 
     @strawberry_django.connection(
         CountableConnection[NotificationType], description="Newest first; yours only."

@@ -10,7 +10,8 @@ from strawberry_django.fields.types import OperationInfo
 from strawberry_django.optimizer import optimize
 
 from api.grants import grant
-from api.types import node_pk, resolve_ids
+from api.types import node_pk, resolve_id, resolve_ids
+from apps.bookings.types import ResourceType
 from apps.catalog.models import ProductVariant
 from apps.catalog.types import ProductVariantType
 from apps.core.errors import CoreErrorCode
@@ -62,7 +63,14 @@ class CartMutation:
         cart = services.cart_lines_add(
             cart=cart,
             user=info.context.request.user,
-            lines=[(variant, line.quantity) for variant, line in zip(variants, lines, strict=True)],
+            lines=[
+                services.NewLine(
+                    variant=variant,
+                    quantity=line.quantity,
+                    slot=_slot(info, line.slot, field=f"lines.{index}.slot.resourceId"),
+                )
+                for index, (variant, line) in enumerate(zip(variants, lines, strict=True))
+            ],
         )
         return _payload(info, cart)
 
@@ -76,7 +84,15 @@ class CartMutation:
         cart = _cart(info, cart_token)
         ids = _line_pks([line.line_id for line in lines], field="lines.{}.lineId")
         cart = services.cart_lines_update(
-            cart=cart, lines=[(pk, line.quantity) for pk, line in zip(ids, lines, strict=True)]
+            cart=cart,
+            lines=[
+                services.LineChange(
+                    line_id=pk,
+                    quantity=line.quantity,
+                    slot=_slot(info, line.slot, field=f"lines.{index}.slot.resourceId"),
+                )
+                for index, (pk, line) in enumerate(zip(ids, lines, strict=True))
+            ],
         )
         return _payload(info, cart)
 
@@ -89,6 +105,15 @@ class CartMutation:
             cart=cart, line_ids=_line_pks(line_ids, field="lineIds.{}")
         )
         return _payload(info, cart)
+
+
+def _slot(info: strawberry.Info, slot, *, field: str) -> services.Slot | None:
+    if slot is None:
+        return None
+    resource = None
+    if slot.resource_id is not None:
+        resource = resolve_id(info, slot.resource_id, ResourceType, field=field)
+    return services.Slot(start=slot.start, resource=resource)
 
 
 def _line_pks(gids: list[relay.GlobalID], *, field: str) -> list[int]:

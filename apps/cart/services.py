@@ -1,14 +1,18 @@
 """Cart writes: lines added, changed, removed; guest carts merged at sign-in; old carts purged."""
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
 from uuid import UUID
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from apps.bookings import services as booking_services
+from apps.bookings.errors import BookingErrorCode
+from apps.bookings.models import Resource
 from apps.catalog.models import ProductKind, ProductVariant
 from apps.core.errors import CoreErrorCode
 
@@ -77,21 +81,59 @@ def _touch(cart: Cart) -> Cart:
     return cart
 
 
+@dataclass(frozen=True)
+class Slot:
+    """The time slot a service line asks for: a start, and a resource or any that offers it."""
+
+    start: datetime
+    resource: Resource | None = None
+
+
+@dataclass(frozen=True)
+class NewLine:
+    variant: ProductVariant  # active, with its product loaded
+    quantity: int  # units of goods, or seats of a service
+    slot: Slot | None = None  # services only
+
+
+def _check_slot(line: NewLine, index: int) -> None:
+    is_service = line.variant.product.kind == ProductKind.SERVICE
+    if is_service and line.slot is None:
+        raise _quantity_error(
+            f"lines.{index}.slot",
+            f"{line.variant.sku} is a service: give the slot to book.",
+            BookingErrorCode.SLOT_REQUIRED,
+        )
+    if not is_service and line.slot is not None:
+        raise _quantity_error(
+            f"lines.{index}.slot", f"{line.variant.sku} is not booked in time: give no slot."
+        )
+
+
 @transaction.atomic
-def cart_lines_add(*, cart: Cart | None, user, lines: list[tuple[ProductVariant, int]]) -> Cart:
-    """Add quantities of variants (active ones with their product, resolved by the caller).
+def cart_lines_add(*, cart: Cart | None, user, lines: list[NewLine | tuple]) -> Cart:
+    """Add lines: quantities of goods (added to the variant's line), and services, each a line
+    of its own holding the slot it asks for (``apps.bookings``), its quantity the seats. A plain
+    ``(variant, quantity)`` pair is a line of goods.
 
     Without a cart, a customer gets their active cart (created if needed); a guest a new one.
     """
     if not lines:
         raise _quantity_error("lines", "Give at least one line.", CoreErrorCode.REQUIRED)
+    lines = [line if isinstance(line, NewLine) else NewLine(*line) for line in lines]
     wanted: dict[int, int] = {}
     variants: dict[int, ProductVariant] = {}
     fields: dict[int, str] = {}  # a variant's errors point at its last input line
-    for index, (variant, quantity) in enumerate(lines):
+    services: list[tuple[int, NewLine]] = []
+    for index, line in enumerate(lines):
         field = f"lines.{index}.quantity"
-        _check_quantity(quantity, field=field)
-        wanted[variant.pk] = wanted.get(variant.pk, 0) + quantity
+        _check_quantity(line.quantity, field=field)
+        _check_slot(line, index)
+        if line.slot is not None:
+            services.append((index, line))
+            continue
+        variant = line.variant
+        wanted[variant.pk] = wanted.get(variant.pk, 0) + line.quantity
         variants[variant.pk] = variant
         fields[variant.pk] = field
     if cart is None:
@@ -118,16 +160,42 @@ def cart_lines_add(*, cart: Cart | None, user, lines: list[tuple[ProductVariant,
             )
     CartLine.objects.bulk_update(list(existing.values()), ["quantity"])
     CartLine.objects.bulk_create(new_lines)
+    for index, line in services:
+        service_line = CartLine.objects.create(
+            cart=cart, variant=line.variant, kind=ProductKind.SERVICE, quantity=line.quantity
+        )
+        booking_services.hold_place(
+            wanted=booking_services.Wanted(
+                variant=line.variant,
+                start=line.slot.start,
+                resource=line.slot.resource,
+                seats=line.quantity,
+            ),
+            cart_line=service_line,
+            user=user,
+            field=f"lines.{index}.slot",
+        )
     return _touch(cart)
 
 
+@dataclass(frozen=True)
+class LineChange:
+    line_id: int
+    quantity: int  # 0 removes the line
+    slot: Slot | None = None  # a service line: another slot
+
+
 @transaction.atomic
-def cart_lines_update(*, cart: Cart, lines: list[tuple[int, int]]) -> Cart:
-    """Set line quantities (``line_id``, ``quantity``); 0 removes the line."""
+def cart_lines_update(*, cart: Cart, lines: list[LineChange | tuple]) -> Cart:
+    """Set line quantities (0 removes the line); a service line may move to another slot (its
+    hold is let go and the new one taken, both or neither). A plain ``(line_id, quantity)``
+    pair is a change of quantity."""
+    lines = [line if isinstance(line, LineChange) else LineChange(*line) for line in lines]
     cart = _lock(cart)
-    by_id = {line.pk: line for line in cart.lines.select_related("variant__product")}
+    by_id = {line.pk: line for line in _lines_with_holds(cart)}
     changed, removed = [], []
-    for index, (line_id, quantity) in enumerate(lines):
+    for index, change in enumerate(lines):
+        line_id, quantity = change.line_id, change.quantity
         field = f"lines.{index}"
         line = by_id.get(line_id)
         if line is None:
@@ -136,8 +204,15 @@ def cart_lines_update(*, cart: Cart, lines: list[tuple[int, int]]) -> Cart:
             )
         _check_quantity(quantity, field=f"{field}.quantity", allow_zero=True)
         if quantity == 0:
-            removed.append(line.pk)
+            removed.append(line)
             continue
+        if line.kind == ProductKind.SERVICE:
+            _change_service_line(line, change, field=field)
+            continue
+        if change.slot is not None:
+            raise _quantity_error(
+                f"{field}.slot", f"{line.variant.sku} is not booked in time: give no slot."
+            )
         if quantity > line.quantity:
             if not line.available:
                 raise _quantity_error(
@@ -149,20 +224,72 @@ def cart_lines_update(*, cart: Cart, lines: list[tuple[int, int]]) -> Cart:
         line.quantity = quantity
         changed.append(line)
     CartLine.objects.bulk_update(changed, ["quantity"])
-    CartLine.objects.filter(pk__in=removed).delete()
+    _delete_lines(removed)
     return _touch(cart)
+
+
+def _lines_with_holds(cart: Cart, pks=None):
+    lines = cart.lines.select_related("variant__product", "booking__resource")
+    return lines.filter(pk__in=pks) if pks is not None else lines
+
+
+def _hold_of(line: CartLine):
+    try:
+        return line.booking
+    except ObjectDoesNotExist:
+        return None
+
+
+def _change_service_line(line: CartLine, change: LineChange, *, field: str) -> None:
+    booking = _hold_of(line)
+    if change.slot is not None or booking is None:
+        if change.slot is None:
+            raise _quantity_error(
+                f"{field}.slot",
+                f"{line.variant.sku} holds no slot any more: give one.",
+                BookingErrorCode.SLOT_REQUIRED,
+            )
+        if booking is not None:  # let the old slot go first: the new one may overlap it
+            booking_services.hold_release(bookings=[booking], note="Another slot was chosen.")
+        line.quantity = change.quantity
+        line.save(update_fields=["quantity", "updated_at"])
+        booking_services.hold_place(
+            wanted=booking_services.Wanted(
+                variant=line.variant,
+                start=change.slot.start,
+                resource=change.slot.resource,
+                seats=change.quantity,
+            ),
+            cart_line=line,
+            user=line.cart.user,
+            field=f"{field}.slot",
+        )
+        return
+    if change.quantity != line.quantity:
+        booking_services.hold_reseat(
+            booking=booking, seats=change.quantity, field=f"{field}.quantity"
+        )
+        line.quantity = change.quantity
+        line.save(update_fields=["quantity", "updated_at"])
+
+
+def _delete_lines(lines: list[CartLine]) -> None:
+    """Delete cart lines; the slots their service lines held are let go."""
+    holds = [hold for line in lines if (hold := _hold_of(line)) is not None]
+    booking_services.hold_release(bookings=holds)
+    CartLine.objects.filter(pk__in=[line.pk for line in lines]).delete()
 
 
 @transaction.atomic
 def cart_lines_remove(*, cart: Cart, line_ids: list[int]) -> Cart:
     cart = _lock(cart)
-    known = set(cart.lines.filter(pk__in=line_ids).values_list("pk", flat=True))
+    known = {line.pk: line for line in _lines_with_holds(cart, pks=line_ids)}
     for index, line_id in enumerate(line_ids):
         if line_id not in known:
             raise _quantity_error(
                 f"lineIds.{index}", "No such line in this cart.", CoreErrorCode.NOT_FOUND
             )
-    CartLine.objects.filter(pk__in=known).delete()
+    _delete_lines(list(known.values()))
     return _touch(cart)
 
 

@@ -5,12 +5,14 @@ from uuid import UUID
 import strawberry
 import strawberry_django
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Count, F, Model, Prefetch, Q, QuerySet, Sum
 from strawberry import auto, relay
 from strawberry_django.optimizer import mark_optimized_by_prefetching
 
 from api.grants import granted
 from api.types import Money
+from apps.bookings.types import BookingType, SlotInput
 from apps.catalog.models import Category, Product, ProductImage, ProductKind, ProductVariant
 from apps.catalog.types import ProductKindEnum
 from apps.core.visibility import visible_to
@@ -80,6 +82,16 @@ class CartLineType(relay.Node):
     )
     def available(self) -> bool:
         return self.available
+
+    @strawberry_django.field(
+        select_related=["booking__resource"],
+        description="A service line: the slot it holds (null for goods).",
+    )
+    def booking(self) -> BookingType | None:
+        try:
+            return self.booking
+        except ObjectDoesNotExist:
+            return None
 
     @classmethod
     def get_queryset(cls, queryset: QuerySet[CartLine], info: strawberry.Info, **kwargs):
@@ -159,10 +171,16 @@ class CartType:
 @strawberry.input(name="CartLineInput")
 class CartLineInput:
     variant_id: relay.GlobalID
-    quantity: int
+    quantity: int = strawberry.field(description="Units of goods, or seats of a service.")
+    slot: SlotInput | None = strawberry.field(
+        default=None, description="A service only, and required for it: the slot to hold."
+    )
 
 
 @strawberry.input(name="CartLineUpdateInput", description="Quantity 0 removes the line.")
 class CartLineUpdateInput:
     line_id: relay.GlobalID
     quantity: int
+    slot: SlotInput | None = strawberry.field(
+        default=None, description="A service line only: move its hold to another slot."
+    )

@@ -13,6 +13,7 @@ from apps.core.validation import DESCRIPTION_MAX_LENGTH
 
 SEARCH_CONFIG = "english"
 MAX_STOCK = 1_000_000_000  # units of one variant: well inside the database's integer
+MAX_DURATION_MINUTES = 24 * 60  # a service booked for longer is booked day by day
 
 
 def search_vector() -> SearchVector:
@@ -196,6 +197,12 @@ class ProductVariant(TimeStampedModel):
         default=0, validators=[MinValueValidator(0), MaxValueValidator(MAX_STOCK)]
     )
     is_active = models.BooleanField(default=True)
+    duration_minutes = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(5), MaxValueValidator(MAX_DURATION_MINUTES)],
+        help_text="Services only: how long one booking of this variant lasts.",
+    )
 
     objects = ProductVariantQuerySet.as_manager()
 
@@ -203,6 +210,11 @@ class ProductVariant(TimeStampedModel):
         ordering = ["price", "id"]
         constraints = [
             models.CheckConstraint(condition=Q(price__gt=0), name="catalog_variant_price_positive"),
+            models.CheckConstraint(
+                condition=Q(duration_minutes__isnull=True)
+                | Q(duration_minutes__gte=5, duration_minutes__lte=MAX_DURATION_MINUTES),
+                name="catalog_variant_duration_range",
+            ),
             models.CheckConstraint(
                 condition=Q(stock_quantity__gte=0), name="catalog_variant_stock_not_negative"
             ),

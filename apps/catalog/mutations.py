@@ -1,5 +1,5 @@
 from decimal import Decimal
-from typing import Annotated, Union
+from typing import TYPE_CHECKING, Annotated, Union
 
 import strawberry
 import strawberry_django
@@ -23,6 +23,12 @@ from .types import (
     ProductVariantType,
 )
 
+if TYPE_CHECKING:
+    from apps.bookings.types import ServiceSettingsInput
+
+# Bookings are a layer above the catalog: their settings' input is reached lazily.
+ServiceSettingsRef = Annotated["ServiceSettingsInput", strawberry.lazy("apps.bookings.types")]
+
 ProductPayload = Annotated[
     Union[ProductType, OperationInfo],  # noqa: UP007
     strawberry.union("ProductPayload"),
@@ -42,8 +48,11 @@ class ProductVariantInput:
     sku: str
     name: str | None = None
     price: Decimal
-    stock_quantity: int = 0
+    stock_quantity: int = strawberry.field(default=0, description="Goods only.")
     is_active: bool = True
+    duration_minutes: int | None = strawberry.field(
+        default=None, description="A service's variants only, and required for them."
+    )
 
 
 @strawberry.input(
@@ -54,6 +63,7 @@ class ProductVariantUpdateInput:
     name: str | None = None
     price: Decimal | None = None
     is_active: bool | None = None
+    duration_minutes: int | None = strawberry.field(default=None, description="Services only.")
 
 
 @strawberry.input(name="ProductCreateInput")
@@ -69,6 +79,9 @@ class ProductCreateInput:
         default=ProductKind.GOODS, description="Set once: a product keeps its kind."
     )
     variants: list[ProductVariantInput] = strawberry.field(description="At least one.")
+    service: ServiceSettingsRef | None = strawberry.field(
+        default=None, description="How a service is booked: required for a SERVICE."
+    )
 
 
 @strawberry.input(name="ProductUpdateInput")
@@ -78,6 +91,9 @@ class ProductUpdateInput:
     description: str | None = None
     category_id: relay.GlobalID | None = None
     is_active: bool | None = None
+    service: ServiceSettingsRef | None = strawberry.field(
+        default=None, description="A service only: what changes in how it is booked."
+    )
 
 
 @strawberry.input(name="CategoryInput")
@@ -99,6 +115,12 @@ class CategoryUpdateInput:
     parent_id: relay.GlobalID | None = strawberry.UNSET
 
 
+def _sections(input) -> dict:
+    """The parts of the input other apps keep (``apps.catalog.services.SECTIONS``)."""
+    service = getattr(input, "service", None)
+    return {} if service is None else {"service": strawberry.asdict(service)}
+
+
 def _user(info: strawberry.Info):
     return info.context.request.user
 
@@ -115,6 +137,7 @@ class CatalogMutation:
             is_active=input.is_active,
             kind=ProductKind(input.kind),
             variants=[strawberry.asdict(v) for v in input.variants],
+            sections=_sections(input),
             actor=_user(info),
         )
 
@@ -132,6 +155,7 @@ class CatalogMutation:
             description=input.description,
             category=category or None,
             is_active=input.is_active,
+            sections=_sections(input),
         )
 
     @strawberry_django.mutation(
@@ -161,6 +185,7 @@ class CatalogMutation:
             name=input.name,
             price=input.price,
             is_active=input.is_active,
+            duration_minutes=input.duration_minutes,
         )
 
     @strawberry_django.mutation(extensions=[HasPerm("catalog.delete_productvariant")])

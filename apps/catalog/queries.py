@@ -8,7 +8,7 @@ from api.permissions import HasPerm
 from api.types import CountableConnection, PublicError, StablyOrderedField, node_pk
 from apps.core.errors import CoreErrorCode
 
-from .models import Category, Product, ProductVariant
+from .models import Category, Product, ProductKind, ProductVariant
 from .types import (
     CategoryFilter,
     CategoryType,
@@ -49,14 +49,14 @@ class CatalogQuery:
         CountableConnection[ProductVariantType],
         field_cls=StablyOrderedField,
         extensions=[HasPerm("catalog.view_productvariant")],
-        description="Staff: variants on sale with at most `threshold` units, fewest first.",
+        description="Staff: goods variants on sale with at most `threshold` units, fewest first.",
     )
     def low_stock_variants(self, threshold: int = 5) -> QuerySet[ProductVariant]:
         if threshold < 0:
             raise PublicError("The threshold cannot be negative.", code=CoreErrorCode.INVALID)
         return (
             ProductVariant.objects.active()
-            .filter(stock_quantity__lte=threshold)
+            .filter(stock_quantity__lte=threshold, product__kind=ProductKind.GOODS)
             .order_by("stock_quantity", "pk")
         )
 

@@ -86,6 +86,7 @@ OPTIMIZER_ONLY: dict[str, str] = {
     "category.parent": "the category tree, walked by the category pages, not the catalog page",
     "category.children": "the category tree, walked by the category pages, not the catalog page",
     "category.products": "a connection of its own, with filters, ordering and pagination",
+    "service": "a service's booking settings, for its product page, not the catalog page",
 }
 
 

@@ -1,7 +1,9 @@
 from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 import strawberry_django
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Max, Min, Q, QuerySet
 from strawberry import auto, relay
 
@@ -23,6 +25,12 @@ from .models import (
     min_price_expression,
     priced_between_expression,
 )
+
+if TYPE_CHECKING:
+    from apps.bookings.types import ServiceSettingsType
+
+# Bookings are a layer above the catalog: reached through strawberry.lazy only.
+ServiceSettingsRef = Annotated["ServiceSettingsType", strawberry.lazy("apps.bookings.types")]
 
 
 def _viewer(info: strawberry.Info):
@@ -140,6 +148,7 @@ class ProductVariantType(relay.Node):
     sku: auto
     name: auto
     is_active: auto
+    duration_minutes: int | None = django_field(description="Services only: minutes it lasts.")
     product: "ProductType"
 
     @django_field(only=["price"])
@@ -200,6 +209,16 @@ class ProductType(relay.Node):
         if ProductKind(self.kind).tracks_stock:
             variants = variants.filter(stock_quantity__gt=0)
         return variants.exists()
+
+    @django_field(
+        select_related=["service_settings"],
+        description="How the service is booked; null for goods.",
+    )
+    def service(self) -> ServiceSettingsRef | None:
+        try:
+            return self.service_settings
+        except ObjectDoesNotExist:
+            return None
 
     @classmethod
     def get_queryset(cls, queryset: QuerySet[Product], info: strawberry.Info, **kwargs):

@@ -19,7 +19,12 @@ def message_id(key: str) -> str:
 
 
 def send_templated_email(
-    *, template: str, to: list[str], context: dict[str, Any], key: str
+    *,
+    template: str,
+    to: list[str],
+    context: dict[str, Any],
+    key: str,
+    attachments: list[tuple[str, bytes, str]] = (),
 ) -> None:
     """Send ``<template>_subject.txt``, ``<template>.txt`` and ``<template>.html`` to ``to``.
 
@@ -29,6 +34,7 @@ def send_templated_email(
     retried job) sends nothing. The sent marker is written in the transaction of the send, so a
     concurrent send of the same key waits for it and then sends nothing; a crash between the
     SMTP server's answer and the commit may send the email again, with the same Message-ID.
+    ``attachments``: ``(filename, content, mimetype)`` files, e.g. a calendar invitation.
     """
     if SentEmail.objects.filter(key=key).exists():
         logger.info("Email %s was sent already: not sending it again", key)
@@ -41,6 +47,8 @@ def send_templated_email(
         subject=subject, body=text, to=to, headers={"Message-ID": message_id(key)}
     )
     message.attach_alternative(html, "text/html")
+    for filename, content, mimetype in attachments:  # e.g. a calendar invitation
+        message.attach(filename, content, mimetype)
     try:
         with transaction.atomic():
             SentEmail.objects.create(key=key, template=template)  # waits for a concurrent send

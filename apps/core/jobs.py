@@ -125,10 +125,11 @@ def _django_job_manager() -> JobManager:
     return JobManager(DjangoConnector(alias=alias))
 
 
-def defer_in_transaction(task: Task, arguments: dict[str, Any]) -> int:
-    """Write the job row in the current transaction (one statement); the job's id."""
+def defer_in_transaction(task: Task, arguments: dict[str, Any], *, schedule_at=None) -> int:
+    """Write the job row in the current transaction (one statement); the job's id.
+    ``schedule_at``: the job waits for that time."""
     deferrer = procrastinate_jobs.JobDeferrer(
-        job_manager=_django_job_manager(), job=task.configure().job
+        job_manager=_django_job_manager(), job=task.configure(schedule_at=schedule_at).job
     )
     return deferrer.defer(**arguments)
 

@@ -22,7 +22,7 @@ def visible_to(
     user,
     queryset: QuerySet,
     *,
-    owner: str | None = None,
+    owner: str | tuple[str, ...] | None = None,
     public: Q | None = None,
     perm: str | None = _MODEL_VIEW_PERMISSION,
 ) -> QuerySet:
@@ -30,7 +30,8 @@ def visible_to(
 
     ``perm``: the permission that shows every row (the model's view permission by default;
     ``None``: no permission does, e.g. for private messages). ``owner``: the lookup from a row
-    to the user it belongs to (``"user"``, ``"order__user"``; ``"pk"`` for users themselves).
+    to the user it belongs to (``"user"``, ``"order__user"``; ``"pk"`` for users themselves),
+    or several (a delivery is its buyer's and its courier's).
     ``public``: the rows everyone may see, signed in or not.
     """
     if perm is _MODEL_VIEW_PERMISSION:
@@ -39,7 +40,8 @@ def visible_to(
         return queryset
     allowed = Q(pk__in=[]) if public is None else public
     if owner is not None and user.is_authenticated:
-        allowed |= Q(**{owner: user.pk})
+        for lookup in (owner,) if isinstance(owner, str) else owner:
+            allowed |= Q(**{lookup: user.pk})
     return queryset.filter(allowed)
 
 

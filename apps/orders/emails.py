@@ -2,6 +2,7 @@
 
 from django.conf import settings
 
+from apps.bookings import ics
 from apps.core.emails import send_templated_email
 
 from .messages import status_message
@@ -26,14 +27,17 @@ def _context(order: Order) -> dict:
 
 
 def send_order_confirmation(*, order_id: int) -> None:
+    """The confirmation; with the calendar invitation of every slot the order booked."""
     order = _order(order_id)
     if order is None:
         return
+    bookings = list(order.bookings.select_related("resource").order_by("start", "pk"))
     send_templated_email(
         template="orders/emails/order_confirmation",
         to=[order.email],
-        context=_context(order),
+        context={**_context(order), "bookings": bookings},
         key=f"order_confirmation.{order.pk}",
+        attachments=[ics.attachment(bookings)] if bookings else [],
     )
 
 

@@ -5,18 +5,22 @@ Every cart line holds a product variant; its kind (the product's) decides the re
 
 1. ``lock``: lock what the lines need beyond their variants, which checkout has already locked
    in id order (a booking's span, say), each kind in a fixed order of its own;
-2. ``allocate``: take it (stock off the shelf, a held slot confirmed), or raise a coded
+2. ``allocate``: take it (stock off the shelf, a held slot checked), or raise a coded
    ``ValidationError``, which rolls the whole checkout back;
-3. ``snapshot``: fill in what the order line keeps of it (beside names, SKU and price).
+3. ``snapshot``: fill in what the order line keeps of it (beside names, SKU and price);
+4. ``placed``: once the order and its lines are written, tie what was taken to them (a booking
+   becomes the order's, confirmed).
 
 An order that is cancelled, refunded or returned calls ``release`` with its lines of that kind.
-The apps that bring a kind of their own (bookings, for services) register it with ``register``.
+Goods take stock (``apps.catalog``); services take the time slots their cart lines hold
+(``apps.bookings``).
 """
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from apps.bookings import services as booking_services
 from apps.cart.models import CartLine
 from apps.catalog import services as catalog_services
 from apps.catalog.models import ProductKind
@@ -39,6 +43,7 @@ class Allocation:
     reason: str  # "Order SC-..." for the stock movements and audit rows
     actor: object | None  # the customer, or None for a guest
     variants: dict = field(default_factory=dict)  # locked variants by id (with their product)
+    bookings: dict = field(default_factory=dict)  # locked bookings by cart line id
 
 
 class LineKind:
@@ -64,8 +69,11 @@ class LineKind:
             locked={pk: allocation.variants[pk] for pk in quantities},
         )
 
-    def snapshot(self, line: CartLine, order_line: OrderLine) -> None:
+    def snapshot(self, line: CartLine, order_line: OrderLine, allocation: Allocation) -> None:
         """Nothing beyond names, SKU and price."""
+
+    def placed(self, pairs: list[tuple[CartLine, OrderLine]], order, allocation) -> None:
+        """Nothing to tie to the order."""
 
     def release(self, lines: Iterable[OrderLine], *, why: Release, reason: str, actor) -> None:
         if why is Release.REFUND:  # what was sent stays with the buyer; a return brings it back
@@ -78,18 +86,37 @@ class LineKind:
 
 
 class ServiceLineKind(LineKind):
-    """A service sold without a booking: no stock, nothing to ship, nothing to give back.
+    """A service: each line holds a time slot (a HELD booking); no stock, nothing to ship.
 
-    The bookings app registers the kind that books a time slot in its place.
+    Checkout locks the lines' bookings, checks that each is still held (an expired hold is
+    taken again when its slot is free), keeps the slot on the order line, and confirms the
+    bookings as the order's. Cancelling or refunding the order cancels its bookings to come.
     """
 
     kind = ProductKind.SERVICE
 
+    def lock(self, lines: list[CartLine], allocation: Allocation) -> None:
+        allocation.bookings.update(booking_services.lock_for_lines([line.pk for line in lines]))
+
     def allocate(self, lines: list[CartLine], allocation: Allocation) -> None:
-        pass
+        booking_services.check_for_lines(lines, allocation.bookings)
+
+    def snapshot(self, line: CartLine, order_line: OrderLine, allocation: Allocation) -> None:
+        booking = allocation.bookings[line.pk]
+        order_line.booking_start = booking.start
+        order_line.booking_end = booking.end
+        order_line.resource_name = booking.resource_name
+
+    def placed(self, pairs: list[tuple[CartLine, OrderLine]], order, allocation) -> None:
+        booking_services.confirm_for_lines(
+            [(allocation.bookings[line.pk], order_line) for line, order_line in pairs], order
+        )
 
     def release(self, lines: Iterable[OrderLine], *, why: Release, reason: str, actor) -> None:
-        pass
+        if why in (Release.CANCEL, Release.REFUND):
+            order_ids = {line.order_id for line in lines}
+            for order_id in sorted(order_ids):
+                booking_services.order_bookings_cancel(order_id=order_id, actor=actor, note=reason)
 
 
 KINDS: dict[str, LineKind] = {

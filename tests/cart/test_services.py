@@ -545,38 +545,70 @@ def test_merge_leaves_lines_no_longer_on_sale_behind(db, customer):
 
 
 def test_add_a_service_ignores_stock_and_marks_the_line_a_service(db):
+    from tests.bookings.factories import free_slot
     from tests.catalog.factories import service_variant
 
-    cut = service_variant()
+    cut = service_variant(product__settings__seats_per_slot=3)
+    start = free_slot(cut)
 
-    cart = services.cart_lines_add(cart=None, user=AnonymousUser(), lines=[(cut, 3)])
+    cart = services.cart_lines_add(
+        cart=None,
+        user=AnonymousUser(),
+        lines=[services.NewLine(variant=cut, quantity=3, slot=services.Slot(start=start))],
+    )
 
     assert list(cart.lines.values_list("variant", "kind", "quantity")) == [(cut.pk, "SERVICE", 3)]
+    assert list(cart.lines.values_list("booking__start", "booking__seats", "booking__status")) == [
+        (start, 3, "HELD")
+    ]
+
+
+def test_add_a_service_without_a_slot_is_refused_and_changes_nothing(db):
+    from tests.catalog.factories import service_variant
+
+    cut, pan = service_variant(), ProductVariantFactory(stock_quantity=5)
+    before = cart_snapshot()
+
+    with pytest.raises(ValidationError) as error:
+        services.cart_lines_add(cart=None, user=GUEST, lines=[(pan, 1), (cut, 1)])
+
+    assert codes(error) == {"lines.1.slot": ["slot_required"]}
+    assert cart_snapshot() == before
 
 
 def test_merge_moves_service_lines_as_they_are_and_adds_up_goods(db, customer):
+    from apps.bookings.models import Booking
+    from tests.bookings.factories import book
     from tests.catalog.factories import service_variant
 
-    cut, mug = service_variant(), ProductVariantFactory(stock_quantity=10)
+    cut, mug = (
+        service_variant(product__settings__seats_per_slot=3),
+        ProductVariantFactory(stock_quantity=10),
+    )
     own = CartFactory(user=customer)
     CartLineFactory(cart=own, variant=mug, quantity=1)
-    CartLineFactory(cart=own, variant=cut, quantity=1)
+    own_cut = book(cut, cart=own, user=customer).cart_line
     guest = CartFactory()
-    guest_cut = CartLineFactory(cart=guest, variant=cut, quantity=2)
+    guest_hold = book(cut, seats=2, cart=guest)
     CartLineFactory(cart=guest, variant=mug, quantity=2)
 
     merged = services.cart_merge(token=guest.token, user=customer)
 
     assert merged == own
-    # the guest's service line is the same row, now in the customer's cart (what it holds
-    # points at it); the goods add up in the customer's line
+    # the guest's service line is the same row, now in the customer's cart, and still holds
+    # its slot; the goods add up in the customer's line
     assert sorted(own.lines.values_list("pk", "variant", "kind", "quantity")) == sorted(
         [
             (own.lines.get(variant=mug).pk, mug.pk, "GOODS", 3),
-            (own.lines.get(variant=cut, quantity=1).pk, cut.pk, "SERVICE", 1),
-            (guest_cut.pk, cut.pk, "SERVICE", 2),
+            (own_cut.pk, cut.pk, "SERVICE", 1),
+            (guest_hold.cart_line_id, cut.pk, "SERVICE", 2),
         ]
     )
+    assert dict(own.lines.filter(kind="SERVICE").values_list("pk", "booking__status")) == {
+        own_cut.pk: "HELD",
+        guest_hold.cart_line_id: "HELD",
+    }
+    assert Booking.objects.get(cart_line=guest_hold.cart_line_id) == guest_hold
     guest.refresh_from_db()
     assert guest.status == Cart.Status.MERGED
 

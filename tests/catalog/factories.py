@@ -46,7 +46,8 @@ class ProductFactory(factory.django.DjangoModelFactory):
 
 
 class ServiceFactory(ProductFactory):
-    """A product of kind SERVICE: booked, never shipped, no stock."""
+    """A product of kind SERVICE, without how it is booked: never shipped, no stock. A
+    bookable one is ``tests.bookings.factories.ServiceFactory`` (or ``service_variant()``)."""
 
     kind = ProductKind.SERVICE
     name = factory.Sequence(lambda n: f"Service {n}")
@@ -96,7 +97,9 @@ def catalog_snapshot() -> dict[str, list[dict]]:
 
 
 def service_variant(price: str = "45.00", **kwargs) -> ProductVariant:
-    """A variant of a service (a 45-minute cut, say): no stock, nothing to ship."""
-    return ProductVariantFactory(
-        product=ServiceFactory(), price=Decimal(price), stock_quantity=0, **kwargs
-    )
+    """A variant of a bookable service (a 45-minute cut): no stock, nothing to ship, slots
+    every 15 minutes on a resource open every day (``tests.bookings.factories``). Settings go
+    through ``product__settings__...``, e.g. ``product__settings__seats_per_slot=3``."""
+    from tests.bookings.factories import ServiceVariantFactory
+
+    return ServiceVariantFactory(price=Decimal(price), **kwargs)

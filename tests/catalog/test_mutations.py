@@ -967,6 +967,7 @@ def _new_variant_rows(product_pk: int, actor_pk: int) -> dict:
                     "price": Decimal("19.99"),
                     "stock_quantity": 4,
                     "is_active": True,
+                    "duration_minutes": None,
                 }
             ]
         },

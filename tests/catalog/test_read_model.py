@@ -232,6 +232,7 @@ def test_without_its_reason_an_optimizer_only_field_fails():
         "optimizer-only: " + WHAT_TO_DO
         for where, where_type in [
             ("variants", "Product"),
+            ("service", "Product"),
             ("category.parent", "Category"),
             ("category.children", "Category"),
             ("category.products", "Category"),

@@ -9,12 +9,12 @@ from django.db.models.signals import pre_init
 from api import rows
 from apps.catalog.models import Product
 from apps.catalog.rows import PRODUCT
+from tests.bookings.factories import ServiceFactory, ServiceVariantFactory
 from tests.catalog.factories import (
     CategoryFactory,
     ProductFactory,
     ProductImageFactory,
     ProductVariantFactory,
-    ServiceFactory,
     global_id,
 )
 from tests.catalog.test_queries import make_catalog
@@ -79,9 +79,9 @@ def catalog(db):
             ProductImageFactory(product=product, sort_order=images - order, alt=f"view {order}")
     # a product with no variant at all: no price, not in stock
     ProductFactory(name="Empty Box", slug="empty-box", category=shop["home"])
-    # a service: bookable, so in stock, without any stock
+    # a service: bookable (its settings, a resource, a duration), so in stock without stock
     haircut = ServiceFactory(name="Haircut", slug="haircut", category=shop["home"])
-    ProductVariantFactory(product=haircut, price=Decimal("45.00"), stock_quantity=0)
+    ServiceVariantFactory(product=haircut, price=Decimal("45.00"))
     return shop
 
 

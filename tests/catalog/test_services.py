@@ -941,18 +941,33 @@ def test_stock_update_refuses_a_service_and_changes_nothing(db):
 
 
 def test_product_create_makes_a_service_whose_variants_have_no_stock(db):
-    category = CategoryFactory()
+    from strawberry.relay import GlobalID
+
+    from apps.bookings.models import ServiceSettings
+    from tests.bookings.factories import ResourceFactory
+
+    category, stylist = CategoryFactory(), ResourceFactory()
 
     product = services.product_create(
         name="Haircut",
         category=category,
         kind=ProductKind.SERVICE,
-        variants=[{"sku": "CUT-45", "price": "45.00"}],
+        variants=[{"sku": "CUT-45", "price": "45.00", "duration_minutes": 45}],
+        sections={
+            "service": {
+                "buffer_after_minutes": 15,
+                "resource_ids": [GlobalID("Resource", str(stylist.pk))],
+            }
+        },
     )
 
     assert product.kind == ProductKind.SERVICE
-    assert list(product.variants.values_list("sku", "stock_quantity")) == [("CUT-45", 0)]
+    assert list(product.variants.values_list("sku", "stock_quantity", "duration_minutes")) == [
+        ("CUT-45", 0, 45)
+    ]
     assert not StockMovement.objects.exists()
+    settings = ServiceSettings.objects.get(product=product)
+    assert (settings.buffer_after_minutes, list(settings.resources.all())) == (15, [stylist])
 
 
 def test_product_create_refuses_stock_on_a_service_and_creates_nothing(db):
@@ -963,7 +978,10 @@ def test_product_create_refuses_stock_on_a_service_and_creates_nothing(db):
             name="Haircut",
             category=category,
             kind=ProductKind.SERVICE,
-            variants=[{"sku": "CUT-45", "price": "45.00", "stock_quantity": 3}],
+            variants=[
+                {"sku": "CUT-45", "price": "45.00", "stock_quantity": 3, "duration_minutes": 45}
+            ],
+            sections={"service": {}},
         )
 
     assert {f: [e.code for e in errors] for f, errors in raised.value.error_dict.items()} == {

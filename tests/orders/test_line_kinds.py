@@ -7,11 +7,13 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from apps.bookings.models import Booking, BookingStatus
 from apps.cart.models import CartLine
 from apps.catalog.models import ProductKind, StockMovement
 from apps.orders import services
 from apps.orders.models import Order, OrderStatus
 from apps.payments.models import Payment
+from tests.bookings.factories import book, free_slot
 from tests.cart.factories import CartFactory, CartLineFactory
 from tests.catalog.factories import service_variant
 from tests.orders.factories import (
@@ -105,14 +107,30 @@ def test_a_cart_with_goods_still_needs_a_shipping_address(db):
 
 
 def test_checkout_takes_stock_for_goods_only(db):
-    mug, cut = variant(stock=5), service_variant()
+    mug, cut = variant(stock=5), service_variant(product__settings__seats_per_slot=3)
 
-    place_order(lines=[(mug, 2), (cut, 3)])
+    order = place_order(lines=[(mug, 2), (cut, 3)])
 
     mug.refresh_from_db()
     cut.refresh_from_db()
     assert (mug.stock_quantity, cut.stock_quantity) == (3, 0)
     assert list(StockMovement.objects.values_list("variant", "delta")) == [(mug.pk, -2)]
+    # what the service takes is its slot: three seats of it
+    assert list(Booking.objects.values_list("order", "variant", "seats", "status")) == [
+        (order.pk, cut.pk, 3, BookingStatus.CONFIRMED)
+    ]
+
+
+def test_a_service_line_that_holds_no_slot_is_refused_and_nothing_changes(db):
+    cart = cart_with((variant(stock=5), 1))
+    CartLineFactory(cart=cart, variant=service_variant(), quantity=1)  # its hold was let go
+    before = world()
+
+    with pytest.raises(ValidationError) as raised:
+        place_order(cart=cart)
+
+    assert raised.value.code == "slot_required"
+    assert world() == before
 
 
 def test_an_order_keeps_its_lines_in_the_cart_s_order_whatever_their_kinds(db):
@@ -187,8 +205,8 @@ def test_cancelling_a_mixed_order_returns_the_goods_to_stock_and_nothing_else(db
 def test_a_cart_may_hold_several_lines_of_one_service_but_one_line_per_goods_variant(db):
     cart = CartFactory()
     cut, mug = service_variant(), variant()
-    CartLineFactory(cart=cart, variant=cut)
-    CartLineFactory(cart=cart, variant=cut)  # another slot, later
+    first = book(cut, cart=cart)
+    second = book(cut, cart=cart)  # another slot, later
     CartLineFactory(cart=cart, variant=mug)
 
     with pytest.raises(IntegrityError), transaction.atomic():
@@ -199,6 +217,7 @@ def test_a_cart_may_hold_several_lines_of_one_service_but_one_line_per_goods_var
         "SERVICE",
         "GOODS",
     ]
+    assert first.end <= second.start  # the next free slot
 
 
 # --- the API ---------------------------------------------------------------------------------
@@ -227,9 +246,21 @@ mutation($input: CheckoutInput!) { checkoutComplete(input: $input) {
 def test_a_guest_books_a_service_and_checks_out_with_an_email_only(gql):
     from strawberry.relay import to_base64
 
-    cut = service_variant(price="45.00")
+    cut = service_variant(price="45.00", product__settings__seats_per_slot=2)
+    start = free_slot(cut)
 
-    added = gql(ADD, {"lines": [{"variantId": to_base64("ProductVariant", cut.pk), "quantity": 2}]})
+    added = gql(
+        ADD,
+        {
+            "lines": [
+                {
+                    "variantId": to_base64("ProductVariant", cut.pk),
+                    "quantity": 2,
+                    "slot": {"start": start.isoformat()},
+                }
+            ]
+        },
+    )
     cart = added.data["cartLinesAdd"]
     assert cart["lines"] == [
         {
@@ -262,6 +293,9 @@ def test_a_guest_books_a_service_and_checks_out_with_an_email_only(gql):
         "total": {"amount": "90.00"},
         "lines": [{"kind": "SERVICE", "sku": cut.sku, "quantity": 2}],
     }
+    assert list(Booking.objects.values_list("start", "seats", "status")) == [
+        (start, 2, BookingStatus.CONFIRMED)
+    ]
 
 
 def test_a_mixed_cart_without_an_address_is_refused_and_nothing_changes(gql):

@@ -12,6 +12,7 @@ from strawberry.relay import to_base64
 
 from schema.schema import schema
 from tests.accounts.factories import AddressFactory, UserFactory
+from tests.bookings.factories import ResourceFactory, TimeOffFactory
 from tests.cart.factories import CartFactory, CartLineFactory
 from tests.catalog.factories import (
     ProductFactory,
@@ -26,6 +27,25 @@ def _order(owner):
     return place_order(user=owner)
 
 
+def _booking(owner):
+    from tests.bookings.factories import book_confirmed
+    from tests.catalog.factories import service_variant
+
+    return book_confirmed(service_variant(), user=owner)
+
+
+def _delivery(owner):
+    from tests.delivery.factories import card_order, delivery_of
+
+    return delivery_of(card_order(user=owner))
+
+
+def _agent(owner):
+    from apps.delivery.services import agent_create
+
+    return agent_create(user=owner, phone="+33 6 12 34 56 78", vehicle="Bicycle")
+
+
 def _notification(owner):
     from apps.notifications.models import Notification
 
@@ -35,6 +55,9 @@ def _notification(owner):
 # type name -> (make an object of that type for ``owner``, whether its owner sees it)
 PRIVATE = {
     "Address": (lambda owner: AddressFactory(user=owner), True),
+    "Booking": (_booking, True),
+    "Delivery": (_delivery, True),  # to its buyer (its courier: tests/delivery/test_access.py)
+    "DeliveryAgent": (_agent, True),  # to the courier themself
     "CartLine": (lambda owner: CartLineFactory(cart=CartFactory(user=owner)), True),
     "Notification": (_notification, True),
     "Order": (_order, True),
@@ -44,6 +67,9 @@ PRIVATE = {
     "Product": (lambda owner: ProductFactory(is_active=False), False),
     "ProductVariant": (lambda owner: ProductVariantFactory(is_active=False), False),
     "ProductImage": (lambda owner: ProductImageFactory(product__is_active=False), False),
+    # Resources belong to no customer either: an inactive one is hidden; time off is staff's.
+    "Resource": (lambda owner: ResourceFactory(is_active=False), False),
+    "TimeOff": (lambda owner: TimeOffFactory(), False),
 }
 PUBLIC = {"Category"}  # every category is public
 

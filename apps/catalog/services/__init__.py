@@ -3,9 +3,12 @@
 from .categories import category_create, category_delete, category_update
 from .images import MAX_IMAGES_PER_PRODUCT, product_image_delete, product_image_upload
 from .products import (
+    SECTIONS,
+    ProductSection,
     product_create,
     product_delete,
     product_update,
+    register_section,
     variant_create,
     variant_delete,
     variant_update,
@@ -14,6 +17,8 @@ from .stock import stock_allocate, stock_release, stock_update
 
 __all__ = [
     "MAX_IMAGES_PER_PRODUCT",
+    "SECTIONS",
+    "ProductSection",
     "category_create",
     "category_delete",
     "category_update",
@@ -22,6 +27,7 @@ __all__ = [
     "product_image_delete",
     "product_image_upload",
     "product_update",
+    "register_section",
     "stock_allocate",
     "stock_release",
     "stock_update",

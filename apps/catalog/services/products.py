@@ -1,5 +1,13 @@
-"""Product and variant writes: at least one variant each, unique SKUs and slugs, archiving."""
+"""Product and variant writes: at least one variant each, unique SKUs and slugs, archiving.
 
+A service (``ProductKind.SERVICE``) is booked in time: its variants last ``duration_minutes``
+and have no stock, and how it is booked (its buffers, grid, seats, resources) belongs to the
+app that books it. That app registers a ``ProductSection`` for it: the product services call
+it, in their transaction, with what the caller gave under its name (``sections``).
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -16,6 +24,40 @@ from ._common import check_sku, error, parse_price, unique_slug
 from .stock import record_stock
 
 
+@dataclass(frozen=True)
+class ProductSection:
+    """A part of a product another app keeps (a service's booking settings): ``save`` takes
+    the product and what was given under ``name`` (None when nothing was), and ``required``
+    says for which kinds it must be given when the product is created."""
+
+    name: str
+    save: Callable[..., None]
+    required_for: frozenset[str] = frozenset()
+
+
+SECTIONS: dict[str, ProductSection] = {}
+
+
+def register_section(section: ProductSection) -> None:
+    SECTIONS[section.name] = section
+
+
+def _save_sections(product: Product, sections: dict, *, creating: bool) -> None:
+    for name in sections:
+        if name not in SECTIONS:
+            raise ValueError(f"No product section named {name!r}")
+    for section in SECTIONS.values():
+        given = sections.get(section.name)
+        if given is None and creating and product.kind in section.required_for:
+            raise error(
+                section.name,
+                f"A {product.get_kind_display().lower()} needs its {section.name} settings.",
+                CoreErrorCode.REQUIRED,
+            )
+        if given is not None:
+            section.save(product, given)
+
+
 def _build_variant(product: Product, data: dict, *, prefix: str) -> ProductVariant:
     variant = ProductVariant(
         product=product,
@@ -24,7 +66,9 @@ def _build_variant(product: Product, data: dict, *, prefix: str) -> ProductVaria
         price=parse_price(data.get("price"), field=f"{prefix}price"),
         stock_quantity=data.get("stock_quantity") or 0,
         is_active=data.get("is_active", True) is not False,
+        duration_minutes=data.get("duration_minutes"),
     )
+    _check_duration(product, variant, prefix=prefix)
     if variant.stock_quantity < 0:
         raise error(f"{prefix}stockQuantity", "Stock cannot be negative.", CoreErrorCode.INVALID)
     if variant.stock_quantity and not ProductKind(product.kind).tracks_stock:
@@ -35,6 +79,20 @@ def _build_variant(product: Product, data: dict, *, prefix: str) -> ProductVaria
         )
     full_clean(variant, exclude=["product"], prefix=prefix)
     return variant
+
+
+def _check_duration(product: Product, variant: ProductVariant, *, prefix: str) -> None:
+    is_service = product.kind == ProductKind.SERVICE
+    if is_service and not variant.duration_minutes:
+        raise error(
+            f"{prefix}durationMinutes",
+            "A service's variant says how long it lasts.",
+            CoreErrorCode.REQUIRED,
+        )
+    if not is_service and variant.duration_minutes is not None:
+        raise error(
+            f"{prefix}durationMinutes", "Only a service's variants last.", CoreErrorCode.INVALID
+        )
 
 
 def _save_variant(variant: ProductVariant, *, actor=None) -> ProductVariant:
@@ -60,6 +118,7 @@ def product_create(
     description: str = "",
     is_active: bool = True,
     kind: ProductKind = ProductKind.GOODS,
+    sections: dict | None = None,
     actor=None,
 ) -> Product:
     if not variants:
@@ -83,6 +142,7 @@ def product_create(
     for variant in built:
         variant.product = product
         _save_variant(variant, actor=actor)
+    _save_sections(product, sections or {}, creating=True)
     return product
 
 
@@ -95,6 +155,7 @@ def product_update(
     description: str | None = None,
     category: Category | None = None,
     is_active: bool | None = None,
+    sections: dict | None = None,
 ) -> Product:
     if name is not None:
         product.name = name.strip()
@@ -110,6 +171,7 @@ def product_update(
     if slug is not None and slug != product.slug:
         product.slug = unique_slug(Product, wanted=slug, name=product.name, exclude_pk=product.pk)
     product.save()
+    _save_sections(product, sections or {}, creating=False)
     return product
 
 
@@ -142,6 +204,7 @@ def variant_update(
     name: str | None = None,
     price: Decimal | None = None,
     is_active: bool | None = None,
+    duration_minutes: int | None = None,
 ) -> ProductVariant:
     if sku is not None:
         variant.sku = check_sku(sku, field="sku", exclude_pk=variant.pk)
@@ -151,6 +214,9 @@ def variant_update(
         variant.price = parse_price(price, field="price")
     if is_active is not None:
         variant.is_active = is_active
+    if duration_minutes is not None:
+        variant.duration_minutes = duration_minutes
+        _check_duration(variant.product, variant, prefix="")
     full_clean(variant, exclude=["product"])
     variant.save()
     return variant
