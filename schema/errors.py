@@ -11,9 +11,11 @@ from enum import Enum, StrEnum
 import strawberry
 
 from apps.accounts.errors import AccountErrorCode
+from apps.bookings.errors import BookingErrorCode
 from apps.cart.errors import CartErrorCode
 from apps.catalog.errors import CatalogErrorCode
 from apps.core.errors import CoreErrorCode
+from apps.delivery.errors import DeliveryErrorCode
 from apps.orders.errors import OrderErrorCode
 
 ERROR_CODE_ENUMS: tuple[type[StrEnum], ...] = (
@@ -22,6 +24,8 @@ ERROR_CODE_ENUMS: tuple[type[StrEnum], ...] = (
     CartErrorCode,
     CatalogErrorCode,
     OrderErrorCode,
+    BookingErrorCode,
+    DeliveryErrorCode,
 )
 
 

@@ -16,6 +16,16 @@ class NotificationKind(models.TextChoices):
     ORDER_DELIVERED = "ORDER_DELIVERED", "Order delivered"
     ORDER_CANCELLED = "ORDER_CANCELLED", "Order cancelled"
     ORDER_REFUNDED = "ORDER_REFUNDED", "Order refunded"
+    BOOKING_CONFIRMED = "BOOKING_CONFIRMED", "Booking confirmed"
+    BOOKING_RESCHEDULED = "BOOKING_RESCHEDULED", "Booking moved"
+    BOOKING_CANCELLED = "BOOKING_CANCELLED", "Booking cancelled"
+    BOOKING_REMINDER = "BOOKING_REMINDER", "Booking reminder"
+    BOOKING_COMPLETED = "BOOKING_COMPLETED", "Booking completed"
+    BOOKING_NO_SHOW = "BOOKING_NO_SHOW", "Booking missed"
+    DELIVERY_ASSIGNED = "DELIVERY_ASSIGNED", "Delivery assigned to you"
+    DELIVERY_ON_THE_WAY = "DELIVERY_ON_THE_WAY", "Delivery on its way"
+    DELIVERY_FAILED = "DELIVERY_FAILED", "Delivery attempt failed"
+    DELIVERY_CANCELLED = "DELIVERY_CANCELLED", "Delivery cancelled"
 
 
 class Notification(models.Model):

@@ -44,12 +44,23 @@ _NOT_SHIPPING: dict[str, set[str]] = {
     OrderStatus.PROCESSING: {OrderStatus.DELIVERED, OrderStatus.CANCELLED, OrderStatus.REFUNDED},
     OrderStatus.SHIPPED: set(),  # never reached
 }
+# An order paid in cash on delivery ships unpaid: PENDING -> PROCESSING -> SHIPPED -> DELIVERED,
+# paid when the courier collects the cash. Returned to the shop unpaid, it is CANCELLED.
+_PAY_ON_DELIVERY: dict[str, set[str]] = {
+    **_SHIPPING,
+    OrderStatus.PENDING: {OrderStatus.PAID, OrderStatus.PROCESSING, OrderStatus.CANCELLED},
+    OrderStatus.SHIPPED: {OrderStatus.DELIVERED, OrderStatus.REFUNDED, OrderStatus.CANCELLED},
+}
 CUSTOMER_CANCELLABLE = {OrderStatus.PENDING, OrderStatus.PAID}
 
 
-def next_statuses(status: str, *, requires_shipping: bool) -> set[str]:
+def next_statuses(
+    status: str, *, requires_shipping: bool, pays_on_delivery: bool = False
+) -> set[str]:
     """The statuses an order in ``status`` may move to."""
-    return (_SHIPPING if requires_shipping else _NOT_SHIPPING)[status]
+    if not requires_shipping:
+        return _NOT_SHIPPING[status]
+    return (_PAY_ON_DELIVERY if pays_on_delivery else _SHIPPING)[status]
 
 
 class OrderQuerySet(models.QuerySet["Order"]):
@@ -80,6 +91,9 @@ class Order(TimeStampedModel):
     total = models.DecimalField(max_digits=12, decimal_places=2)
     requires_shipping = models.BooleanField(
         default=True, help_text="Some line ships (goods): the order has a shipping address."
+    )
+    pays_on_delivery = models.BooleanField(
+        default=False, help_text="Cash on delivery: it ships unpaid, paid to the courier."
     )
     shipping_address = models.JSONField(
         null=True, blank=True, help_text="Snapshot at checkout; none when nothing ships."
@@ -120,7 +134,11 @@ class Order(TimeStampedModel):
 
     @property
     def next_statuses(self) -> set[str]:
-        return next_statuses(self.status, requires_shipping=self.requires_shipping)
+        return next_statuses(
+            self.status,
+            requires_shipping=self.requires_shipping,
+            pays_on_delivery=self.pays_on_delivery,
+        )
 
 
 class OrderLine(models.Model):
@@ -141,6 +159,10 @@ class OrderLine(models.Model):
     quantity = models.PositiveIntegerField()
     unit_price = models.DecimalField(max_digits=12, decimal_places=2)
     line_total = models.DecimalField(max_digits=12, decimal_places=2)
+    # A service line: the slot it bought, as it was (the booking may move or its resource go).
+    booking_start = models.DateTimeField(null=True, blank=True)
+    booking_end = models.DateTimeField(null=True, blank=True)
+    resource_name = models.CharField(max_length=128, blank=True)
 
     class Meta:
         ordering = ["id"]

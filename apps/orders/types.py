@@ -5,12 +5,14 @@ from uuid import UUID
 
 import strawberry
 import strawberry_django
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from strawberry import auto, relay
 
 from api.grants import granted
 from api.types import Money, search_text
+from apps.bookings.types import BookingType
 from apps.catalog.types import ProductKindEnum
 from apps.core.visibility import visible_to
 from apps.payments.types import PaymentMethodEnum, PaymentType
@@ -20,9 +22,11 @@ from .models import CUSTOMER_CANCELLABLE, Order, OrderEvent, OrderLine, OrderSta
 if TYPE_CHECKING:
     from apps.accounts.types import AddressInput, UserType
     from apps.catalog.types import ProductVariantType
+    from apps.delivery.types import DeliveryType
 
 UserRef = Annotated["UserType", strawberry.lazy("apps.accounts.types")]
 VariantRef = Annotated["ProductVariantType", strawberry.lazy("apps.catalog.types")]
+DeliveryRef = Annotated["DeliveryType", strawberry.lazy("apps.delivery.types")]
 OrderStatusEnum = strawberry.enum(OrderStatus, name="OrderStatus")
 OrderEventTypeEnum = strawberry.enum(OrderEvent.Type, name="OrderEventType")
 
@@ -63,6 +67,30 @@ class OrderLineType(relay.Node):
     @strawberry_django.field(only=["line_total"])
     def line_total(self) -> Money:
         return Money.of(self.line_total)
+
+    booking_start: datetime | None = strawberry_django.field(
+        description="A service line: the start of the slot bought, as it was at checkout."
+    )
+    booking_end: datetime | None = strawberry_django.field(
+        description="A service line: the end of the slot bought, as it was at checkout."
+    )
+
+    @strawberry_django.field(
+        only=["resource_name"],
+        description="A service line: who or what delivered it, as it was at checkout.",
+    )
+    def resource_name(self) -> str | None:
+        return self.resource_name or None
+
+    @strawberry_django.field(
+        select_related=["booking__resource"],
+        description="A service line: its booking as it is now (it may have moved since).",
+    )
+    def booking(self) -> BookingType | None:
+        try:
+            return self.booking
+        except ObjectDoesNotExist:
+            return None
 
     @classmethod
     def get_queryset(cls, queryset: QuerySet[OrderLine], info: strawberry.Info, **kwargs):
@@ -142,6 +170,10 @@ class OrderType(relay.Node):
     lines: list[OrderLineType]
     events: list[OrderEventType]
     payment: PaymentType = strawberry_django.field(description="Every order has one.")
+    delivery: DeliveryRef | None = strawberry_django.field(
+        description="How its goods reach the buyer: its status, the courier's first name and, "
+        "while on its way, their position. Null for an order of services only."
+    )
     note: auto
     created_at: auto
     updated_at: auto

@@ -13,7 +13,17 @@ from tests.catalog.factories import CategoryFactory, ProductVariantFactory, glob
 from tests.conftest import GraphQLClient, GraphQLResponse
 from tests.reports.factories import make_order, utc
 
-COMMERCE_APPS = ["accounts", "catalog", "cart", "orders", "payments", "notifications"]
+COMMERCE_APPS = [
+    "accounts",
+    "catalog",
+    "bookings",
+    "cart",
+    "orders",
+    "payments",
+    "notifications",
+    "delivery",
+    "reports",
+]
 ORDER_MANAGER_EXTRAS = {
     "payments.view_payment",
     "accounts.view_user",
@@ -21,6 +31,14 @@ ORDER_MANAGER_EXTRAS = {
     "cart.view_cart",
     "catalog.view_product",
     "catalog.view_productvariant",
+    # Dispatching the deliveries and taking the couriers' cash in.
+    "delivery.view_delivery",
+    "delivery.change_delivery",
+    "delivery.view_deliveryagent",
+    "delivery.view_cashhandin",
+    "delivery.add_cashhandin",
+    # The sales report they had with orders.view_order, and the dashboard.
+    "reports.view_reports",
 }
 
 ERRORS = "... on OperationInfo { messages { kind code field message } }"
@@ -141,6 +159,10 @@ def test_the_order_manager_holds_the_order_permissions_and_read_access_around_th
     assert {"orders.view_order", "orders.change_order"} <= perms("Order manager")
     assert "catalog.add_product" not in perms("Order manager")
     assert "accounts.change_user" not in perms("Order manager")
+
+
+def test_a_delivery_agent_may_carry_out_deliveries_and_nothing_of_the_back_office(db):
+    assert perms("Delivery agent") == {"delivery.deliver"}
 
 
 def test_the_store_admin_holds_every_commerce_permission(db):

@@ -29,8 +29,9 @@ def row_counts() -> dict[str, int]:
 def test_seed_demo_creates_the_catalog(db):
     output = seed()
 
-    assert Category.objects.count() == 9
-    assert Category.objects.filter(parent=None).count() == 3
+    # Clothing, Home and Electronics with two leaves each; Wellness (the salon) with Hair and Studio.
+    assert Category.objects.count() == 12
+    assert Category.objects.filter(parent=None).count() == 4
     assert Product.objects.count() >= 60
     assert Product.objects.filter(is_active=False).count() == 0
     variant_counts = set(Product.objects.annotate(n=Count("variants")).values_list("n", flat=True))
@@ -113,4 +114,9 @@ def test_seed_demo_products_are_visible_in_the_api(gql):
     response = gql("{ products(first: 1) { totalCount } categories { slug } }")
 
     assert response.data["products"]["totalCount"] == Product.objects.count()
-    assert [c["slug"] for c in response.data["categories"]] == ["clothing", "electronics", "home"]
+    assert [c["slug"] for c in response.data["categories"]] == [
+        "clothing",
+        "electronics",
+        "home",
+        "wellness",
+    ]

@@ -4,8 +4,9 @@ from django.contrib.auth.models import AnonymousUser
 from django.core import mail
 from strawberry.relay import to_base64
 
+from apps.bookings.models import Booking, BookingEvent
 from apps.cart.models import Cart, CartLine
-from apps.catalog.models import ProductVariant, StockMovement
+from apps.catalog.models import ProductKind, ProductVariant, StockMovement
 from apps.notifications.models import Notification
 from apps.orders import services
 from apps.orders.models import Order, OrderEvent, OrderLine, OrderStatus
@@ -70,10 +71,19 @@ def variant(price: str = "19.99", stock: int = 10, **kwargs) -> ProductVariant:
 
 
 def cart_with(*lines: tuple[ProductVariant, int], user=None) -> Cart:
-    """An active cart holding ``(variant, quantity)`` lines; a guest cart without ``user``."""
+    """An active cart holding ``(variant, quantity)`` lines; a guest cart without ``user``.
+
+    A service's line holds a slot, as the cart service places it: the first free one (two
+    days ahead), ``quantity`` its seats (``tests.bookings.factories.book``).
+    """
+    from tests.bookings.factories import book
+
     cart = CartFactory(user=user)
     for line_variant, quantity in lines:
-        CartLineFactory(cart=cart, variant=line_variant, quantity=quantity)
+        if line_variant.product.kind == ProductKind.SERVICE:
+            book(line_variant, seats=quantity, cart=cart, user=user)
+        else:
+            CartLineFactory(cart=cart, variant=line_variant, quantity=quantity)
     return cart
 
 
@@ -86,7 +96,7 @@ def place_order(
     email: str | None = "guest@example.com",
     shipping: dict | None = None,
     billing: dict | None = None,
-    method: str = "CASH_ON_DELIVERY",
+    method: str = "CARD_PLACEHOLDER",
     note: str = "",
 ) -> Order:
     """An order placed through ``checkout_complete``: by ``user``, or a guest without one."""
@@ -128,5 +138,7 @@ def world() -> dict[str, list]:
         "events": list(OrderEvent.objects.order_by("pk").values()),
         "payments": list(Payment.objects.order_by("pk").values()),
         "notifications": list(Notification.objects.order_by("pk").values()),
+        "bookings": list(Booking.objects.order_by("pk").values()),
+        "booking_events": list(BookingEvent.objects.order_by("pk").values()),
         "mail": [(message.subject, message.to) for message in mail.outbox],
     }

@@ -483,11 +483,11 @@ def test_a_guest_checkout_runs_a_fixed_number_of_queries(gql, size, django_asser
 
     # Counted under the `db` fixture, so that the email, sent on commit, is not in the count.
     # The test's own transaction turns the service's transaction into a SAVEPOINT and its
-    # RELEASE: 2 of these 14 queries are BEGIN and COMMIT in a real request. The others: the
+    # RELEASE: 2 of these 15 queries are BEGIN and COMMIT in a real request. The others: the
     # cart found and locked; its lines read with their variants, locked; the stock and its
-    # movements; the order, its lines, the cart converted, the payment, the PLACED event; the
-    # order read back with its payment, its lines and their variants.
-    with django_assert_num_queries(14):
+    # movements; the order, its lines, the cart converted, the payment, the PLACED event, the
+    # delivery of its goods; the order read back with its payment, its lines and their variants.
+    with django_assert_num_queries(15):
         response = gql(COUNTED_CHECKOUT, {"input": guest_input(cart)})
 
     data = response.data["checkoutComplete"]
@@ -509,11 +509,11 @@ def test_a_customer_checkout_runs_a_fixed_number_of_queries(
 
     ContentType.objects.get_for_model(Order)  # cached by the process after its first use
 
-    # The guest's 14, plus the bearer token with its user, the address of the book, the
+    # The guest's 15, plus the bearer token with its user, the address of the book, the
     # idempotency look-up (a customer's key spans their carts), the in-app notification and
-    # the customer's permissions (the visibility rule of the variants the answer shows): 20,
-    # and 18 in a real request (see above).
-    with django_assert_num_queries(20):
+    # the customer's permissions (the visibility rule of the variants the answer shows): 21,
+    # and 19 in a real request (see above).
+    with django_assert_num_queries(21):
         response = api(COUNTED_CHECKOUT, {"input": checkout_input})
 
     data = response.data["checkoutComplete"]
@@ -529,9 +529,9 @@ def test_a_checkout_asking_only_for_the_order_s_columns_reads_nothing_back(
       __typename ... on Order { id number token status email total { amount } createdAt }
     } }"""
 
-    # The 14 of a guest checkout without the 3 of the read-back (the order with its payment,
+    # The 15 of a guest checkout without the 3 of the read-back (the order with its payment,
     # its lines, their variants).
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(12):
         response = gql(query, {"input": guest_input(cart)})
 
     data = response.data["checkoutComplete"]

@@ -93,7 +93,7 @@ def test_a_customer_reads_their_order(customer_gql, customer):
         },
         "billingAddress": {"fullName": "Casey Accounts", "country": "US"},
         "payment": {
-            "method": "CASH_ON_DELIVERY",
+            "method": "CARD_PLACEHOLDER",
             "status": "PENDING",
             "amount": {"amount": "85.00"},
             "reference": order.payment.reference,

@@ -25,7 +25,9 @@ from apps.catalog.errors import CatalogErrorCode
 from apps.core.errors import CoreErrorCode
 from apps.core.validation import clean_text
 from apps.payments import services as payment_services
+from apps.payments.models import PaymentMethod
 
+from .. import hooks as order_hooks
 from .. import lines as line_kinds
 from ..errors import OrderErrorCode
 from ..models import Order, OrderEvent, OrderLine, OrderStatus
@@ -197,7 +199,9 @@ def _lock_cart(*, cart: Cart | None, token: UUID | None, user) -> tuple[Cart | N
         # every line holds a variant (a CHECK): this makes its join inner, as FOR UPDATE needs
         .filter(variant__sku__isnull=False)
         .select_related("variant__product")
-        .select_for_update(of=("variant",))
+        # NO KEY: serializes the stock, yet lets rows that merely point at the variant (a new
+        # cart line, a booking) check their foreign key meanwhile, instead of waiting on us.
+        .select_for_update(of=("variant",), no_key=True)
         .order_by("variant_id")
     )
     lines.sort(key=lambda line: line.pk)
@@ -245,7 +249,7 @@ def _place_order(
     for kind, kind_lines in kinds:  # step 4
         for line in kind_lines:
             snapshots[line.pk] = order_line = _snapshot(line)
-            kind.snapshot(line, order_line)
+            kind.snapshot(line, order_line, allocation)
             if kind.ships:
                 shippable += order_line.line_total
     order_lines = [snapshots[pk] for pk in sorted(snapshots)]  # in the cart's order
@@ -270,6 +274,7 @@ def _place_order(
         shipping_total=shipping_total,
         total=subtotal + shipping_total,
         requires_shipping=ships,
+        pays_on_delivery=ships and payment_method == PaymentMethod.CASH_ON_DELIVERY,
         shipping_address=shipping if ships else None,
         billing_address=billing,
         note=note,
@@ -280,12 +285,15 @@ def _place_order(
     for order_line in order_lines:
         order_line.order = order
     OrderLine.objects.bulk_create(order_lines)
+    for kind, kind_lines in kinds:  # step 6: what was taken becomes the order's
+        kind.placed([(line, snapshots[line.pk]) for line in kind_lines], order, allocation)
     cart.status = Cart.Status.CONVERTED
     cart.save(update_fields=["status", "updated_at"])
     payment_services.payment_create(order=order, method=payment_method)
     OrderEvent.objects.create(
         order=order, type=OrderEvent.Type.PLACED, to_status=OrderStatus.PENDING, actor=order.user
     )
+    order_hooks.placed(order)  # a delivery for what ships, say
     notify_order_placed(order=order)
     return order
 

@@ -7,9 +7,10 @@ from django.utils import timezone
 from apps.core.validation import clean_text
 from apps.payments import services as payment_services
 
+from .. import hooks as order_hooks
 from .. import lines as line_kinds
 from ..errors import OrderErrorCode
-from ..models import CUSTOMER_CANCELLABLE, Order, OrderEvent, OrderStatus
+from ..models import CUSTOMER_CANCELLABLE, Order, OrderEvent, OrderStatus, next_statuses
 from .notify import notify_order_status
 
 
@@ -43,7 +44,10 @@ def order_transition(*, order: Order, status: str, actor=None, note: str = "") -
         order_release(order=order, why=line_kinds.Release.CANCEL, actor=actor)
         if payment:
             payment_services.payment_refund(payment=payment)
-    elif status == OrderStatus.PAID:
+    elif status == OrderStatus.PAID or (
+        # Cash on delivery: paid to the courier as it is delivered.
+        status == OrderStatus.DELIVERED and order.pays_on_delivery and not order.paid_at
+    ):
         order.paid_at = timezone.now()
         if payment:
             payment_services.payment_capture(payment=payment)
@@ -65,8 +69,57 @@ def order_transition(*, order: Order, status: str, actor=None, note: str = "") -
         note=note,
         actor=actor,
     )
+    order_hooks.status_changed(order, previous, actor)
     notify_order_status(order=order)
     return order
+
+
+@transaction.atomic
+def order_advance(*, order: Order, to: str, actor=None, note: str = "") -> Order:
+    """Move the order to ``to`` through every status between (PROCESSING -> SHIPPED), each
+    move with its event; nothing when it is there already. ``invalid_transition`` when the
+    state machine has no way there that does not pay it (an unpaid card order does not ship)."""
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    for step in _path(order, to):
+        order = order_transition(order=order, status=step, actor=actor, note=note)
+    return order
+
+
+# Moves order_advance never makes on the way to another status: paying, ending the order.
+_NOT_ON_THE_WAY = frozenset({OrderStatus.PAID, OrderStatus.CANCELLED, OrderStatus.REFUNDED})
+
+
+def _path(order: Order, to: str) -> list[str]:
+    """The shortest list of moves from the order's status to ``to`` (breadth first)."""
+    if order.status == to:
+        return []
+    options = {
+        "requires_shipping": order.requires_shipping,
+        "pays_on_delivery": order.pays_on_delivery,
+    }
+    paths, seen = [[order.status]], {order.status}
+    while paths:
+        path = paths.pop(0)
+        for status in sorted(next_statuses(path[-1], **options)):
+            if status == to:
+                return [*path[1:], status]
+            if status not in seen and status not in _NOT_ON_THE_WAY:
+                seen.add(status)
+                paths.append([*path, status])
+    raise _refusal("status", f"An order cannot go from {order.status} to {to}.")
+
+
+@transaction.atomic
+def order_return(*, order: Order, actor=None, note: str = "") -> Order:
+    """The goods came back (a delivery returned): they go back to stock; a paid order is
+    refunded, an unpaid one (cash on delivery) cancelled."""
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    to = OrderStatus.REFUNDED if order.paid_at else OrderStatus.CANCELLED
+    if to not in order.next_statuses:
+        raise _refusal(None, f"An order cannot go from {order.status} to {to}.")
+    if to == OrderStatus.REFUNDED:  # a refund keeps the goods out: these came back
+        order_release(order=order, why=line_kinds.Release.RETURN, actor=actor)
+    return order_transition(order=order, status=to, actor=actor, note=note)
 
 
 @transaction.atomic

@@ -1,7 +1,12 @@
 """Demo data for development: a category tree, products with variants, stock and a picture,
-two accounts.
+two accounts, a salon and a studio whose services customers have booked
+(``apps/demo/bookings.py``), and two couriers with deliveries in every state
+(``apps/demo/delivery.py``). ``--orders N`` and ``--bookings N`` add a year of history in bulk:
+orders of goods with their deliveries (``apps/demo/orders.py``), past bookings of the salon
+(``apps/demo/salon_history.py``).
 
-Idempotent: running it again updates the same rows (matched by slug, SKU and email).
+Idempotent: running it again updates the same rows (matched by slug, SKU and email) and adds no
+booking, order or delivery.
 """
 
 import random
@@ -13,11 +18,14 @@ from django.db import transaction
 
 from apps.accounts.models import Address, User
 from apps.catalog.models import Category, Product, ProductImage, ProductVariant
+from apps.demo.accounts import DEMO_ADMIN, DEMO_CUSTOMER
+from apps.demo.bookings import seed_salon
+from apps.demo.delivery import COURIERS, seed_deliveries
 from apps.demo.images import product_picture
 from apps.demo.orders import seed_orders
+from apps.demo.salon_history import seed_bookings
 
-DEMO_CUSTOMER = ("customer@example.com", "Customer!2026")
-DEMO_ADMIN = ("admin@example.com", "Admin!2026")
+__all__ = ["DEMO_ADMIN", "DEMO_CUSTOMER", "Command"]
 
 TREE = {
     "Clothing": {
@@ -43,30 +51,53 @@ VARIANT_AXES = {
 
 class Command(BaseCommand):
     help = (
-        "Create or refresh the demo catalog and the demo customer and admin accounts; "
-        "--orders N also makes sure N demo orders exist over the last year."
+        "Create or refresh the demo catalog, the demo customer and admin accounts, the demo "
+        "salon with its bookings, and the demo couriers with their deliveries; --orders N also "
+        "makes sure N demo orders (with their deliveries) exist over the last year, --bookings N "
+        "that N past demo bookings of the salon do."
     )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument(
             "--orders", type=int, default=0, help="Demo orders to have (bulk inserted)."
         )
+        parser.add_argument(
+            "--bookings",
+            type=int,
+            default=0,
+            help="Past demo bookings of the salon to have (bulk inserted).",
+        )
 
-    def handle(self, *args, orders: int = 0, **options) -> None:
+    def handle(self, *args, orders: int = 0, bookings: int = 0, **options) -> None:
         if orders < 0:
             raise CommandError("--orders cannot be negative.")
+        if bookings < 0:
+            raise CommandError("--bookings cannot be negative.")
         with transaction.atomic():
-            products = self._catalog(random.Random(2026))  # noqa: S311 - demo data
+            self._catalog(random.Random(2026))  # noqa: S311 - demo data
             self._accounts()
+        salon = seed_salon()
+        deliveries = seed_deliveries()
         if orders:
             created = seed_orders(count=orders)
             self.stdout.write(f"Demo orders: {created} created, {orders} in all.")
+        if bookings:
+            created = seed_bookings(count=bookings)
+            self.stdout.write(f"Demo past bookings: {created} created, {bookings} in all.")
+        courier, rider = COURIERS
         self.stdout.write(
             self.style.SUCCESS(
-                f"Demo data ready: {Category.objects.count()} categories, {products} products, "
+                f"Demo data ready: {Category.objects.count()} categories, "
+                f"{Product.objects.count()} products, "
                 f"{ProductVariant.objects.count()} variants.\n"
+                f"  salon: {salon.resources} resources, {salon.bookings} demo bookings "
+                f"({salon.created} placed now)\n"
+                f"  deliveries: {deliveries.couriers} couriers, {deliveries.orders} demo orders "
+                f"({deliveries.created} placed now)\n"
                 f"  customer: {DEMO_CUSTOMER[0]} / {DEMO_CUSTOMER[1]}\n"
-                f"  admin:    {DEMO_ADMIN[0]} / {DEMO_ADMIN[1]}"
+                f"  admin:    {DEMO_ADMIN[0]} / {DEMO_ADMIN[1]}\n"
+                f"  courier:  {courier.email} / {courier.password}\n"
+                f"  courier:  {rider.email} / {rider.password}"
             )
         )
 
