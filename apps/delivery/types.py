@@ -97,35 +97,6 @@ class DeliveryEventType:
     def status(self) -> DeliveryStatusEnum:
         return DeliveryStatus(self.status)
 
-    @strawberry_django.field(
-        select_related=["order", "agent"],
-        description="The order, for those who may see it: its buyer and staff. Its courier "
-        "sees what the delivery needs instead (`orderNumber`, `address`, `lines`, "
-        "`instructions`, `cashToCollect`), never the buyer's account or the order's secrets.",
-    )
-    def order(self, info: strawberry.Info) -> OrderType | None:
-        user = _viewer(info)
-        if user.has_perm("orders.view_order"):
-            return self.order
-        if user.is_authenticated and self.order.user_id == user.pk:
-            return self.order
-        if self.agent is not None and self.agent.user_id == user.pk:
-            return None  # the courier, and not the buyer: no query needed
-        visible = OrderType.get_queryset(Order.objects.filter(pk=self.order_id), info)
-        return self.order if visible.exists() else None  # a guest holding the order's token
-
-    @strawberry_django.field(select_related=["order"], only=["order__number"])
-    def order_number(self) -> str:
-        return self.order.number
-
-    @strawberry_django.field(
-        select_related=["order"],
-        only=["order__note"],
-        description="What the buyer wrote with the order (where to leave it, a door code).",
-    )
-    def instructions(self) -> str:
-        return self.order.note
-
     @strawberry_django.field(only=["latitude", "longitude", "created_at"])
     def location(self) -> GeoPoint | None:
         if self.latitude is None:

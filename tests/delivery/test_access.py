@@ -468,12 +468,6 @@ def test_a_hand_in_is_recorded_with_who_received_it(db, customer, store_admin):
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="DeliveryEvent has order, orderNumber and instructions copied from Delivery: their "
-    "resolvers read the event's `order`, which it has not (internal_error). They are to go, "
-    "with schema.graphql regenerated (make schema).",
-)
 def test_a_delivery_event_has_nothing_of_the_order():
     from schema.schema import schema
 
