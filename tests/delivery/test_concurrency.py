@@ -5,16 +5,12 @@ delivery only show their effect between separate transactions. Waits are bounded
 deadlock or a lost lock fails the test instead of hanging it.
 """
 
-import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from functools import partial
 from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import OperationalError, connection
+from django.db import OperationalError
 from django.utils import timezone
 
 from apps.delivery import services
@@ -32,44 +28,9 @@ from apps.payments.models import PaymentStatus
 from apps.payments.providers import PlaceholderProvider
 from tests.delivery.factories import agent, card_order, cash_order, delivery_of, fresh, walk
 from tests.orders.factories import variant
+from tests.threads import error_codes, run_together
 
-TIMEOUT = 60  # seconds: for a whole thread, and for any single lock wait inside PostgreSQL
 S = DeliveryStatus
-
-
-def error_codes(error: ValidationError) -> list[str]:
-    if hasattr(error, "error_dict"):
-        return [e.code for errors in error.error_dict.values() for e in errors]
-    return [e.code for e in error.error_list]
-
-
-def run_together(calls: list[Callable[[], Any]]) -> list[Any]:
-    """Run each call in its own thread, all released at once; return each result or exception.
-
-    Django gives every thread its own database connection; each worker bounds its lock waits
-    with ``lock_timeout`` and closes its connection when done.
-    """
-    barrier = threading.Barrier(len(calls))
-
-    def worker(call: Callable[[], Any]) -> Any:
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute(f"SET lock_timeout = '{TIMEOUT}s'")
-            barrier.wait(timeout=TIMEOUT)
-            return call()
-        except Exception as exc:
-            return exc
-        finally:
-            connection.close()
-
-    pool = ThreadPoolExecutor(max_workers=len(calls))
-    futures = [pool.submit(worker, call) for call in calls]
-    try:
-        return [future.result(timeout=TIMEOUT) for future in futures]
-    except FutureTimeout:
-        pytest.fail(f"a concurrent delivery step did not finish within {TIMEOUT} s (deadlock?)")
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def outcome(result: Any) -> str:

@@ -7,9 +7,6 @@ Waits are bounded, so a deadlock or a lost lock fails the test instead of hangin
 
 import json
 import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from functools import partial
 from typing import Any
 
@@ -30,8 +27,8 @@ from apps.payments.models import Payment
 from tests.accounts.factories import UserFactory
 from tests.catalog.factories import ProductVariantFactory
 from tests.orders.factories import world
+from tests.threads import TIMEOUT, error_codes, run_together
 
-TIMEOUT = 60  # seconds: for a whole thread, and for any single lock wait inside PostgreSQL
 GUEST_EMAIL = "guest@example.com"
 ADDRESS = {
     "full_name": "Casey Buyer",
@@ -86,41 +83,6 @@ def checkout(*, cart: Cart, user, key: str) -> Order:
         email=None if user.is_authenticated else GUEST_EMAIL,
         shipping_address=ADDRESS,
     )
-
-
-def error_codes(error: ValidationError) -> list[str]:
-    if hasattr(error, "error_dict"):
-        return [e.code for errors in error.error_dict.values() for e in errors]
-    return [e.code for e in error.error_list]
-
-
-def run_together(calls: list[Callable[[], Any]]) -> list[Any]:
-    """Run each call in its own thread, all released at once; return each result or exception.
-
-    Django gives every thread its own database connection; each worker bounds its lock waits
-    with ``lock_timeout`` and closes its connection when done.
-    """
-    barrier = threading.Barrier(len(calls))
-
-    def worker(call: Callable[[], Any]) -> Any:
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute(f"SET lock_timeout = '{TIMEOUT}s'")
-            barrier.wait(timeout=TIMEOUT)
-            return call()
-        except Exception as exc:
-            return exc
-        finally:
-            connection.close()
-
-    pool = ThreadPoolExecutor(max_workers=len(calls))
-    futures = [pool.submit(worker, call) for call in calls]
-    try:
-        return [future.result(timeout=TIMEOUT) for future in futures]
-    except FutureTimeout:
-        pytest.fail(f"a concurrent checkout did not finish within {TIMEOUT} s (deadlock?)")
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def unexpected(outcomes: list[Any], *expected: type) -> list[Any]:
