@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from api.views import SilkCartGraphQLView
 from apps.core.views import healthz, readyz
@@ -10,6 +10,8 @@ from schema.schema import schema
 handler500 = "apps.core.views.server_error"
 
 urlpatterns = [
+    # The back office's dashboard, a page of the admin (before the admin's own URLs).
+    path("admin/dashboard/", include("apps.reports.urls")),
     path("admin/", admin.site.urls),
     path(
         "graphql/",

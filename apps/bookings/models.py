@@ -267,6 +267,8 @@ class Booking(TimeStampedModel):
         ]
         indexes = [
             models.Index(fields=["resource", "blocked_start"], name="booking_resource_start"),
+            # The reports: bookings that end after the start of a range (utilisation).
+            models.Index(fields=["end"], name="booking_end"),
             models.Index(
                 fields=["status", "hold_expires_at"],
                 condition=Q(status="HELD"),

@@ -177,7 +177,9 @@ class Delivery(TimeStampedModel):
                 name="delivery_cash_collected_exact",
             ),
             models.CheckConstraint(
-                condition=Q(hand_in__isnull=True) | Q(cash_collected__gt=0),
+                # NULL > 0 is unknown, which a CHECK lets through: say "not null" too.
+                condition=Q(hand_in__isnull=True)
+                | Q(cash_collected__isnull=False, cash_collected__gt=0),
                 name="delivery_hand_in_of_cash",
             ),
             models.CheckConstraint(
@@ -197,6 +199,8 @@ class Delivery(TimeStampedModel):
         indexes = [
             models.Index(fields=["agent", "status"], name="delivery_agent_status"),
             models.Index(fields=["status", "created_at"], name="delivery_status_created"),
+            # The reports: deliveries made in a range.
+            models.Index(fields=["status", "delivered_at"], name="delivery_status_delivered"),
             models.Index(
                 fields=["agent", "delivered_at"],
                 name="delivery_cash_to_hand_in",
@@ -232,6 +236,11 @@ class DeliveryEvent(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+        indexes = [
+            # The reports: failed attempts in a range; each delivery's first pick-up.
+            models.Index(fields=["status", "created_at"], name="delivery_event_status_created"),
+            models.Index(fields=["delivery", "status", "created_at"], name="delivery_event_step"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.delivery_id} {self.status}"

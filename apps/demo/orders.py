@@ -65,6 +65,14 @@ CASH_STATUSES = {
     OrderStatus.REFUNDED,
 }
 CASH_SHARE = 0.25
+# An order older than this is no longer under way: delivered by now, or, unpaid, cancelled or
+# paid late and delivered (every other one), so that today's dispatch list is today's.
+OPEN_DAYS = 10
+CLOSED = {
+    OrderStatus.PAID: OrderStatus.DELIVERED,
+    OrderStatus.PROCESSING: OrderStatus.DELIVERED,
+    OrderStatus.SHIPPED: OrderStatus.DELIVERED,
+}
 CITIES = [
     ("Lyon", "69001", "FR"),
     ("Berlin", "10115", "DE"),
@@ -426,6 +434,9 @@ def seed_orders(*, count: int, seed: int = 2026) -> int:
             for n in range(start, min(start + BATCH, count)):
                 placed = now - timedelta(seconds=rng.uniform(0, 365 * 86400))
                 status = rng.choices(statuses, weights)[0]
+                if now - placed > timedelta(days=OPEN_DAYS):
+                    late = OrderStatus.CANCELLED if n % 2 else OrderStatus.DELIVERED
+                    status = CLOSED.get(status, late if status == OrderStatus.PENDING else status)
                 basket = [
                     (rng.choice(variants), rng.randint(1, 3)) for _ in range(rng.randint(1, 4))
                 ]

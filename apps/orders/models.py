@@ -127,6 +127,12 @@ class Order(TimeStampedModel):
         indexes = [
             models.Index(fields=["user", "-created_at"], name="order_user_created"),
             models.Index(fields=["status", "created_at"], name="order_status_created"),
+            # The reports' aggregates over a range of days (revenue, orders by status, the lines
+            # of the range's orders) read this index alone, not the table.
+            models.Index(
+                fields=["created_at", "paid_at", "status", "total", "id"],
+                name="order_created_report",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -170,6 +176,13 @@ class OrderLine(models.Model):
             models.CheckConstraint(condition=Q(quantity__gte=1), name="order_line_quantity_pos"),
             models.CheckConstraint(
                 condition=Q(kind__in=ProductKind.values), name="order_line_kind_known"
+            ),
+        ]
+        indexes = [
+            # The reports' best sellers read the lines of a range's orders from this index alone.
+            models.Index(
+                fields=["order", "kind", "variant", "quantity", "line_total", "product_name"],
+                name="order_line_report",
             ),
         ]
 

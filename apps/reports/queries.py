@@ -15,7 +15,7 @@ from .types import Granularity, SalesReport
 @strawberry.type
 class ReportQuery:
     @strawberry_django.field(
-        extensions=[HasPerm("orders.view_order", fail_silently=False)],
+        extensions=[HasPerm("reports.view_reports", fail_silently=False)],
         description="Sales between start (included) and end (excluded), at most three years.",
     )
     def sales_report(

@@ -74,6 +74,7 @@ def make_order(
     OrderLine.objects.bulk_create(
         OrderLine(
             order=order,
+            kind=variant.product.kind,
             variant=variant,
             product_name=variant.product.name,
             variant_name=variant.name,

@@ -127,7 +127,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='delivery',
-            constraint=models.CheckConstraint(condition=models.Q(('hand_in__isnull', True), ('cash_collected__gt', 0), _connector='OR'), name='delivery_hand_in_of_cash'),
+            constraint=models.CheckConstraint(condition=models.Q(('hand_in__isnull', True), models.Q(('cash_collected__gt', 0), ('cash_collected__isnull', False)), _connector='OR'), name='delivery_hand_in_of_cash'),
         ),
         migrations.AddConstraint(
             model_name='delivery',
