@@ -25,20 +25,30 @@ from strawberry.extensions import (
 from strawberry.extensions.max_aliases import create_validator as create_alias_rule
 from strawberry.extensions.query_depth_limiter import create_validator as create_depth_rule
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.types import ExecutionResult as StrawberryResult
+from strawberry.types.graphql import OperationType
 from strawberry_django.optimizer import DjangoOptimizerExtension
 
 from api.types import PublicError, SafeDecimal, node_pk
 from apps.accounts.mutations import AccountMutation
 from apps.accounts.queries import AccountQuery
+from apps.bookings.mutations import BookingMutation
+from apps.bookings.queries import BookingQuery
+from apps.bookings.subscriptions import BookingSubscription
 from apps.cart.mutations import CartMutation
 from apps.cart.queries import CartQuery
 from apps.catalog.mutations import CatalogMutation
 from apps.catalog.queries import CatalogQuery
 from apps.core.errors import CoreErrorCode
 from apps.core.outage import is_database_outage
+from apps.delivery.mutations import DeliveryMutation
+from apps.delivery.queries import DeliveryQuery
 from apps.notifications.mutations import NotificationMutation
+from apps.notifications.subscriptions import NotificationSubscription
 from apps.orders.mutations import OrderMutation
 from apps.orders.queries import OrderQuery
+from apps.orders.subscriptions import OrderSubscription
 from apps.reports.queries import ReportQuery
 
 from .arguments import LenientUUID, refuse_bad_uuids
@@ -73,7 +83,9 @@ class UnknownIdIsNull(FieldExtension):
 
 
 @strawberry.type
-class Query(AccountQuery, CatalogQuery, CartQuery, OrderQuery, ReportQuery):
+class Query(
+    AccountQuery, CatalogQuery, BookingQuery, CartQuery, OrderQuery, DeliveryQuery, ReportQuery
+):
     node: relay.Node | None = strawberry.relay.node(
         description="Any object by its global id, or null when it is not visible to you.",
         extensions=[UnknownIdIsNull()],
@@ -81,7 +93,22 @@ class Query(AccountQuery, CatalogQuery, CartQuery, OrderQuery, ReportQuery):
 
 
 @strawberry.type
-class Mutation(AccountMutation, CatalogMutation, CartMutation, OrderMutation, NotificationMutation):
+class Mutation(
+    AccountMutation,
+    CatalogMutation,
+    BookingMutation,
+    CartMutation,
+    OrderMutation,
+    DeliveryMutation,
+    NotificationMutation,
+):
+    pass
+
+
+@strawberry.type(
+    description="Served over WebSocket at /graphql/ (graphql-transport-ws); see docs/realtime.md."
+)
+class Subscription(NotificationSubscription, OrderSubscription, BookingSubscription):
     pass
 
 
@@ -262,17 +289,33 @@ class SilkCartSchema(strawberry.Schema):
                 )
 
     def execute_sync(self, *args, **kwargs):
-        return run_in_roomy_frame(super().execute_sync, args, kwargs)
+        # Subscriptions run over WebSocket (schema/realtime.py), never in the sync HTTP view:
+        # its async resolvers cannot run there, and strawberry would answer a null field.
+        allowed = kwargs.get("allowed_operation_types")
+        if allowed is not None:
+            kwargs["allowed_operation_types"] = set(allowed) - {OperationType.SUBSCRIPTION}
+        try:
+            return run_in_roomy_frame(super().execute_sync, args, kwargs)
+        except InvalidOperationTypeError as error:
+            if error.operation_type != OperationType.SUBSCRIPTION:
+                raise
+            over_websocket = PublicError(_OVER_WEBSOCKET, code=CoreErrorCode.INVALID)
+            return StrawberryResult(data=None, errors=[over_websocket])
 
     def process_errors(self, errors, execution_context=None) -> None:
         """Log only unexpected errors (with their traceback); a client's mistakes are not ours."""
         super().process_errors([e for e in errors if should_mask_error(e)], execution_context)
 
 
+_OVER_WEBSOCKET = (
+    "Subscriptions are served over WebSocket (graphql-transport-ws) at /graphql/, not over HTTP."
+)
+
 refuse_bad_uuids(Query, Mutation)
 schema = SilkCartSchema(
     query=Query,
     mutation=Mutation,
+    subscription=Subscription,
     extensions=build_extensions(),
     config=StrawberryConfig(relay_max_results=settings.GRAPHQL_MAX_PAGE_SIZE),
     scalar_overrides={Decimal: SafeDecimal, UUID: LenientUUID},

@@ -134,3 +134,17 @@ def test_only_unexpected_errors_are_logged(gql, monkeypatch, caplog):
     logged = [r for r in caplog.records if r.name == "strawberry.execution"]
     assert len(logged) == 1
     assert "disk on fire" in logged[0].getMessage()
+
+
+def test_a_subscription_over_http_is_told_where_subscriptions_are_served(gql, caplog):
+    response = gql('subscription { orderUpdated(id: "T3JkZXI6MQ==") { number } }')
+
+    assert response.body["data"] is None
+    assert [(e["message"], e["extensions"]) for e in response.errors] == [
+        (
+            "Subscriptions are served over WebSocket (graphql-transport-ws) at /graphql/, "
+            "not over HTTP.",
+            {"code": "invalid"},
+        )
+    ]
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
