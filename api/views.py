@@ -84,7 +84,7 @@ def _graphiql_page(html: str) -> tuple[str, str]:
         f"style-src {own} 'unsafe-inline'",
         f"font-src {own} data:",
         f"img-src {own} data:",
-        # 'self' covers ws:// and wss:// of this host too, for subscriptions (the schema has none).
+        # 'self' covers ws:// and wss:// of this host too: GraphiQL's subscriptions.
         "connect-src 'self'",
         "object-src 'none'",
         "base-uri 'none'",

@@ -13,6 +13,7 @@ env_args=(
   -e ALLOWED_HOSTS=localhost
   -e DATABASE_URL=sqlite:////tmp/smoke.sqlite3
   -e CACHE_URL=locmemcache://smoke
+  -e REALTIME_REDIS_URL=redis://127.0.0.1:6379/1
   -e WEB_CONCURRENCY=2
 )
 

@@ -36,6 +36,8 @@ INSTALLED_APPS = [
     "apps.core",
     "apps.accounts",
     "apps.catalog",
+    "apps.bookings",
+    "apps.delivery",
     "apps.cart",
     "apps.orders",
     "apps.payments",
@@ -223,8 +225,49 @@ FRONTEND_URL = env("FRONTEND_URL", default="http://localhost:3000").rstrip("/")
 # The guest's link to an order in the confirmation email; "{token}" is the order's secret.
 ORDER_URL_TEMPLATE = env("ORDER_URL_TEMPLATE", default=FRONTEND_URL + "/orders/{token}")
 
-# Where events go once their transaction commits (apps/core/events.py): the log by default.
-EVENTS_BACKEND = env("EVENTS_BACKEND", default="apps.core.events.LogBackend")
+# Where events go once their transaction commits (apps/core/events.py): the Channels layer,
+# where realtime subscriptions listen; "apps.core.events.LogBackend" only logs them.
+EVENTS_BACKEND = env("EVENTS_BACKEND", default="apps.core.events.ChannelLayerBackend")
+
+# Realtime (GraphQL subscriptions over WebSocket, served by backend.asgi). The channel layer
+# carries events between processes: Redis at REALTIME_REDIS_URL, or in memory (one process,
+# development) without it.
+REALTIME_REDIS_URL = env("REALTIME_REDIS_URL", default="")
+CHANNEL_LAYERS = {
+    "default": (
+        {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                # Longer than the layer's 5-second blocking reads (redis-py 8 defaults to a
+                # 5-second socket timeout, which cuts them: channels_redis#422).
+                "hosts": [{"address": REALTIME_REDIS_URL, "socket_timeout": 15}],
+                "prefix": env("REALTIME_PREFIX", default="silkcart"),
+                # Messages waiting for one subscriber's connection; past it they are dropped.
+                "capacity": env.int("REALTIME_CHANNEL_CAPACITY", default=100),
+                "expiry": 30,
+                "group_expiry": 86400,
+            },
+        }
+        if REALTIME_REDIS_URL
+        else {"BACKEND": "channels.layers.InMemoryChannelLayer"}
+    )
+}
+ASGI_APPLICATION = "backend.asgi.application"
+# Open subscriptions per user (all their connections to one realtime process), and per
+# connection; the seconds between the server's pings, and before a silent client is dropped;
+# events waiting for a slow client before it is dropped; how often a connection's credentials
+# are checked again (a revoked token or a closed session ends its subscriptions).
+REALTIME_MAX_SUBSCRIPTIONS_PER_USER = env.int("REALTIME_MAX_SUBSCRIPTIONS_PER_USER", default=20)
+REALTIME_MAX_SUBSCRIPTIONS_PER_CONNECTION = env.int(
+    "REALTIME_MAX_SUBSCRIPTIONS_PER_CONNECTION", default=10
+)
+REALTIME_PING_SECONDS = env.float("REALTIME_PING_SECONDS", default=15)
+REALTIME_PONG_TIMEOUT_SECONDS = env.float("REALTIME_PONG_TIMEOUT_SECONDS", default=30)
+REALTIME_MAX_PENDING_EVENTS = env.int("REALTIME_MAX_PENDING_EVENTS", default=50)
+REALTIME_AUTH_RECHECK_SECONDS = env.float("REALTIME_AUTH_RECHECK_SECONDS", default=30)
+# Events a web process holds while sending them, and how long it tries each.
+REALTIME_PUBLISH_BACKLOG = env.int("REALTIME_PUBLISH_BACKLOG", default=10000)
+REALTIME_PUBLISH_TIMEOUT = env.float("REALTIME_PUBLISH_TIMEOUT", default=2.0)
 
 # Background jobs (emails), see docs/jobs.md. "in_process": a job runs in the web process right
 # after its transaction commits (never if it rolls back), once, on any database. "procrastinate"
@@ -275,6 +318,19 @@ PAYMENT_PROVIDERS = {
     "CASH_ON_DELIVERY": "apps.payments.providers.PlaceholderProvider",
     "CARD_PLACEHOLDER": "apps.payments.providers.PlaceholderProvider",
 }
+
+# --- Bookings ----------------------------------------------------------------------------------
+# Minutes a slot put in a cart stays held for its buyer (availability ignores it afterwards).
+BOOKING_HOLD_MINUTES = env.int("BOOKING_HOLD_MINUTES", default=15)
+# Hours before a booking's start when its reminder is emailed.
+BOOKING_REMINDER_HOURS = env.int("BOOKING_REMINDER_HOURS", default=24)
+# Milliseconds a booking waits for its resource's lock before answering slot_unavailable.
+BOOKING_LOCK_TIMEOUT_MS = env.int("BOOKING_LOCK_TIMEOUT_MS", default=3000)
+# Delivery: wrong proof-of-delivery codes before a delivery locks (staff reassign it to unlock),
+# attempts before the shop decides, and the shortest time between two positions of a courier.
+DELIVERY_CODE_MAX_FAILURES = env.int("DELIVERY_CODE_MAX_FAILURES", default=5)
+DELIVERY_MAX_ATTEMPTS = env.int("DELIVERY_MAX_ATTEMPTS", default=3)
+DELIVERY_LOCATION_INTERVAL_SECONDS = env.int("DELIVERY_LOCATION_INTERVAL_SECONDS", default=5)
 
 # --- Logging --------------------------------------------------------------------------------
 # Every log line carries the id of the request it belongs to (null outside requests). The id

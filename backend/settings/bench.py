@@ -18,6 +18,8 @@ os.environ.setdefault(
 os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/silkcart_bench")
 os.environ.setdefault("CACHE_URL", "redis://127.0.0.1:6379/14")
+# Events go to Redis as in production (no subscriber listens during a benchmark).
+os.environ.setdefault("REALTIME_REDIS_URL", "redis://127.0.0.1:6379/13")
 os.environ.setdefault("SENTRY_DSN", "")
 
 from .production import *  # noqa: F403

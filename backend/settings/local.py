@@ -3,7 +3,11 @@
 from urllib.parse import quote
 
 from .base import *  # noqa: F403
-from .base import FRONTEND_URL, env
+from .base import FRONTEND_URL, INSTALLED_APPS, env
+
+# `make run` serves HTTP and WebSocket (subscriptions) on one port: Channels' development
+# server (daphne's runserver, which must come before staticfiles) runs backend.asgi.
+INSTALLED_APPS = ["daphne", *INSTALLED_APPS]
 
 # Where this server answers: `make run` sets it from HOST and PORT, so that the links of the
 # emails point at the port the server really listens on.

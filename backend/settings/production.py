@@ -21,7 +21,13 @@ def _required(name: str) -> str:
     return value
 
 
-for _name in ("DJANGO_SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "CACHE_URL"):
+for _name in (
+    "DJANGO_SECRET_KEY",
+    "ALLOWED_HOSTS",
+    "DATABASE_URL",
+    "CACHE_URL",
+    "REALTIME_REDIS_URL",
+):
     _required(_name)
 
 from .base import *  # noqa: E402, F403
@@ -39,6 +45,9 @@ ALLOWED_HOSTS = [h.strip() for h in _required("ALLOWED_HOSTS").split(",") if h.s
 # are read from the database, rate limits fail open, the catalog is read from the database.
 CACHES = {"default": resilient_redis(env.cache_url_config(_required("CACHE_URL")))}
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+
+# Realtime: every web process publishes its events to Redis (REALTIME_REDIS_URL, required), from
+# which the realtime processes (backend.asgi under uvicorn) send them to their subscribers.
 
 # --- HTTPS and cookies --------------------------------------------------------------------------
 # The proxy terminates TLS and says so in X-Forwarded-Proto; it must overwrite any value the

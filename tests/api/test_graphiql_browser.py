@@ -169,6 +169,7 @@ def test_the_production_build_serves_the_vendored_files_byte_for_byte(tmp_path):
         "ALLOWED_HOSTS": "testserver",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'build.sqlite3'}",
         "CACHE_URL": "locmemcache://graphiql-build",
+        "REALTIME_REDIS_URL": "redis://127.0.0.1:6379/14",
         "GRAPHQL_GRAPHIQL": "true",
         "SECURE_SSL_REDIRECT": "false",
         "MEDIA_STORAGE": "local",

@@ -1,6 +1,7 @@
 """``resourceCalendarChanged`` over a live server: staff follow a resource's calendar while
 buyers hold and let go of its slots through HTTP (see ``tests.realtime``)."""
 
+from apps.bookings.models import Booking, BookingStatus
 from tests.accounts.factories import UserFactory
 from tests.bookings.factories import (
     ServiceVariantFactory,
@@ -44,6 +45,14 @@ mutation ($ids: [ID!]!, $token: UUID) {
   cartLinesRemove(lineIds: $ids, cartToken: $token) {
     __typename
     ... on Cart { lines { id } }
+  }
+}
+"""
+LINES_UPDATE = """
+mutation ($lines: [CartLineUpdateInput!]!, $token: UUID) {
+  cartLinesUpdate(lines: $lines, cartToken: $token) {
+    __typename
+    ... on OperationInfo { messages { code field } }
   }
 }
 """
@@ -140,6 +149,43 @@ def test_a_hold_rolled_back_with_its_cart_sends_nothing(server):
         once = server.http(LINES_ADD, {"lines": twice[:1]})
         assert once.data["cartLinesAdd"]["__typename"] == "Cart"
         assert ws.data(sub) == seen(variant, start, "HELD")
+        ws.quiet()
+
+
+def test_a_move_rolled_back_sends_nothing_of_the_hold_it_let_go(server):
+    variant = ServiceVariantFactory()  # one seat a slot
+    resource, first = resource_of(variant), free_slot(variant)
+    added = server.http(LINES_ADD, {"lines": [slot_line(variant, first, resource)]})
+    cart = added.data["cartLinesAdd"]
+    taken = free_slot(variant)  # held next, by another cart
+    assert server.http(LINES_ADD, {"lines": [slot_line(variant, taken, resource)]}).data
+    hold = Booking.objects.get(start=first)
+
+    def move_to(start) -> dict:
+        change = {**slot_line(variant, start, resource), "lineId": cart["lines"][0]["id"]}
+        del change["variantId"]
+        response = server.http(LINES_UPDATE, {"lines": [change], "token": cart["token"]})
+        return response.data["cartLinesUpdate"]
+
+    with WSClient.open(server, bearer(staff_member())) as ws:
+        sub = follow_calendar(ws, resource)
+
+        # The old slot is let go first (its event waits for the commit), then the new one is
+        # refused: the whole mutation rolls back. Sent before the commit, the event would
+        # announce the hold, still HELD.
+        assert move_to(taken) == {
+            "__typename": "OperationInfo",
+            "messages": [{"code": "slot_unavailable", "field": "lines.0.slot"}],
+        }
+        ws.quiet()
+        assert Booking.objects.get(pk=hold.pk).status == BookingStatus.HELD
+
+        later = free_slot(variant)
+        assert move_to(later) == {"__typename": "Cart"}
+        assert [ws.data(sub), ws.data(sub)] == [
+            seen(variant, first, "CANCELLED"),
+            seen(variant, later, "HELD"),
+        ]
         ws.quiet()
 
 

@@ -17,6 +17,7 @@ DEPLOY_ENV = {
     "ALLOWED_HOSTS": "api.example.com",
     "DATABASE_URL": "postgres://silkcart:password@db.example.com:5432/silkcart",
     "CACHE_URL": "redis://127.0.0.1:6379/15",
+    "REALTIME_REDIS_URL": "redis://127.0.0.1:6379/14",
     "CSRF_TRUSTED_ORIGINS": "https://shop.example.com",
     "CORS_ALLOWED_ORIGINS": "https://shop.example.com",
 }

@@ -85,6 +85,7 @@ def production_env(request, tmp_path_factory):
         "DJANGO_SECRET_KEY": "smoke-test-only-7Hq2Lw9Zt4Xv8Bn3Mc6Kd1Rf5Gy0PjUe",
         "ALLOWED_HOSTS": "127.0.0.1",
         "CACHE_URL": "redis://127.0.0.1:6379/15",
+        "REALTIME_REDIS_URL": "redis://127.0.0.1:6379/14",
         "WEB_CONCURRENCY": "2",
         "GUNICORN_THREADS": "1",
         "GUNICORN_TIMEOUT": "30",

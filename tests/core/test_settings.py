@@ -12,8 +12,15 @@ PRODUCTION_ENV = {
     "ALLOWED_HOSTS": "shop.example.com",
     "DATABASE_URL": "sqlite:////tmp/silkcart-settings-check.sqlite3",
     "CACHE_URL": "redis://127.0.0.1:6379/15",
+    "REALTIME_REDIS_URL": "redis://127.0.0.1:6379/14",
 }
-REQUIRED = ["DJANGO_SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "CACHE_URL"]
+REQUIRED = [
+    "DJANGO_SECRET_KEY",
+    "ALLOWED_HOSTS",
+    "DATABASE_URL",
+    "CACHE_URL",
+    "REALTIME_REDIS_URL",
+]
 # Optional production variables that the developer's environment must not leak into the checks.
 OPTIONAL = [
     "MEDIA_STORAGE",
