@@ -11,6 +11,8 @@ from pathlib import Path
 
 from django.core.management import call_command
 
+from apps.delivery.models import DeliveryStatus
+from apps.delivery.models import next_statuses as delivery_next_statuses
 from apps.orders.models import OrderStatus, next_statuses
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -265,14 +267,31 @@ def _state_diagram(title: str) -> set[tuple[str, str]]:
 
 
 def test_the_order_state_diagrams_are_the_state_machine():
-    for title, ships in (("Orders that ship", True), ("Orders that do not ship", False)):
+    for title, ships, cash in (
+        ("Orders that ship", True, False),
+        ("Orders that do not ship", False, False),
+        ("Orders paid on delivery", True, True),
+    ):
         expected = {
             (status, target)
             for status in OrderStatus.values
-            for target in next_statuses(status, requires_shipping=ships)
+            for target in next_statuses(status, requires_shipping=ships, pays_on_delivery=cash)
         }
         drawn = _state_diagram(title)
         assert drawn == expected, (
             f"docs/architecture.md, {title!r}: draw {sorted(expected - drawn)}, "
             f"remove {sorted(drawn - expected)}"
         )
+
+
+def test_the_delivery_state_diagram_is_the_state_machine():
+    expected = {
+        (status, target)
+        for status in DeliveryStatus.values
+        for target in delivery_next_statuses(status)
+    }
+    drawn = _state_diagram("Delivery status")
+    assert drawn == expected, (
+        f"docs/architecture.md, 'Delivery status': draw {sorted(expected - drawn)}, "
+        f"remove {sorted(drawn - expected)}"
+    )
