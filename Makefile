@@ -30,8 +30,11 @@ install: $(VENV)/.installed
 migrate: install
 	$(PY) manage.py migrate --noinput
 
+# A year of history for the dashboard: bulk inserted, about ten seconds on SQLite.
+DEMO_ORDERS ?= 3000
+DEMO_BOOKINGS ?= 2000
 seed: install
-	$(PY) manage.py seed_demo
+	$(PY) manage.py seed_demo --orders $(DEMO_ORDERS) --bookings $(DEMO_BOOKINGS)
 
 serve: install
 	SITE_URL=$${SITE_URL:-http://$(HOST):$(PORT)} $(PY) manage.py runserver $(HOST):$(PORT)
@@ -120,14 +123,28 @@ BENCH_LARGE_PRODUCTS ?= 50000
 BENCH_DURATION ?= 10
 BENCH_CONNECTIONS ?= 8
 BENCH_CONCURRENCY ?= 50
-.PHONY: bench bench-contention
+BENCH_BOOKINGS ?= 100
+BENCH_LARGE_BOOKINGS ?= 10000
+BENCH_SLOT_BUYERS ?= 50
+.PHONY: bench bench-contention bench-realtime
 bench: install
 	BENCH_PRODUCTS=$(BENCH_PRODUCTS) BENCH_LARGE_PRODUCTS=$(BENCH_LARGE_PRODUCTS) \
+		BENCH_BOOKINGS=$(BENCH_BOOKINGS) BENCH_LARGE_BOOKINGS=$(BENCH_LARGE_BOOKINGS) \
 		BENCH_DURATION=$(BENCH_DURATION) BENCH_CONNECTIONS=$(BENCH_CONNECTIONS) $(PY) bench/run.py
+	$(PY) bench/dashboard.py
 
-## bench-contention: 1,000 buyers race for 50 units through gunicorn; fails on a wrong count
+## bench-dashboard: the admin's dashboard on 1,000 and 100,000 orders (also the end of `make bench`)
+.PHONY: bench-dashboard
+bench-dashboard: install
+	$(PY) bench/dashboard.py
+
+## bench-contention: 1,000 buyers race for 50 units, then 50 for one slot, through gunicorn; fails on a wrong count
 bench-contention: install
-	BENCH_CONCURRENCY=$(BENCH_CONCURRENCY) $(PY) bench/contention.py
+	BENCH_CONCURRENCY=$(BENCH_CONCURRENCY) BENCH_SLOT_BUYERS=$(BENCH_SLOT_BUYERS) $(PY) bench/contention.py
+
+## bench-realtime: 1,000 subscribers on one realtime process, 200 order updates through gunicorn and Redis; fails on a lost or stray event
+bench-realtime: install
+	$(PY) bench/realtime.py
 
 ## compose-up: the development stack (web, worker, PostgreSQL, Redis, Mailpit) with Docker
 compose-up:

@@ -20,15 +20,18 @@ import tempfile
 import time
 import warnings
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results"
+# Where the reports go: bench/results/, or BENCH_RESULTS_DIR (a scratch directory for trial runs).
+RESULTS = Path(os.environ.get("BENCH_RESULTS_DIR") or ROOT / "bench" / "results")
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/silkcart_bench"
 DEFAULT_CACHE_URL = "redis://127.0.0.1:6379/14"
+DEFAULT_REALTIME_URL = "redis://127.0.0.1:6379/13"  # events to subscribers: none in a bench
 SETTINGS = "backend.settings.bench"
 
 PRODUCT_SLUG = "bench-product-"
@@ -45,6 +48,32 @@ CATEGORY_TREE = {
 }
 NOUNS = ["Shirt", "Lamp", "Kettle", "Cable", "Speaker", "Blanket", "Jacket", "Jar", "Boot"]
 OPTIONS = ["Small", "Medium", "Large", "Extra Large"]
+
+# The bench services (bookable): their resources' names start with BENCH_RESOURCE, and every
+# booking on such a resource belongs to the benchmarks.
+BENCH_RESOURCE = "Bench "
+SERVICE_ZONE = "Europe/Paris"
+SERVICE_HOURS = (clock(9), clock(18))  # Monday to Saturday, local time
+SERVICE_DURATION = 45  # minutes, then a 15-minute buffer: one slot an hour never overlaps
+SERVICE_BUFFER_AFTER = 15
+SLOTS_SERVICE = ("bench-service", "BENCH-SERVICE-45", "Bench Haircut", "Bench Stylist", 20)
+CHECKOUT_SERVICE = (
+    "bench-checkout-service",
+    "BENCH-CHECKOUT-SERVICE-45",
+    "Bench Massage",
+    "Bench Room",
+    40,
+)
+CONTENTION_SERVICE = (
+    "bench-contention-service",
+    "BENCH-CONTENTION-SERVICE-45",
+    "Bench Private Lesson",
+    "Bench Contention Coach",
+    1,
+)
+SLOTS_WINDOW_DAYS = 31  # availableSlots: one resource, from a week ahead
+CHECKOUT_SLOTS_FROM_DAYS = 30  # held slots of the checkout carts: from a month ahead
+HOLD_HOURS = 2  # pre-created holds: none expires during a run (it would be taken again)
 
 GUEST_ADDRESS = {
     "fullName": "Bench Buyer",
@@ -107,6 +136,7 @@ def setup_django(*, allow_any_database: bool = False) -> str:
     name = _check_database(url, "DATABASE_URL", allow_any_database=allow_any_database)
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("CACHE_URL", DEFAULT_CACHE_URL)
+    os.environ.setdefault("REALTIME_REDIS_URL", DEFAULT_REALTIME_URL)
     os.environ["DJANGO_SETTINGS_MODULE"] = SETTINGS
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
@@ -470,6 +500,264 @@ def seed_contention(units: int):
     return variant
 
 
+# --- Bookable services ---------------------------------------------------------------------------
+
+
+def _local(day: date, hour: int) -> datetime:
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(SERVICE_ZONE)
+    return datetime.combine(day, clock(hour), tzinfo=zone).astimezone(UTC)
+
+
+def _open_starts(first_day: date, days: int):
+    """Slot starts on the hour, on open days (Monday to Saturday), in the resources' zone."""
+    opening, closing = SERVICE_HOURS
+    last_start = closing.hour - 1  # 45 minutes and the buffer: an hour
+    for offset in range(days):
+        day = first_day + timedelta(days=offset)
+        if day.isoweekday() == 7:
+            continue
+        for hour in range(opening.hour, last_start + 1):
+            yield _local(day, hour)
+
+
+def _today() -> date:
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(ZoneInfo(SERVICE_ZONE)).date()
+
+
+def _service(spec: tuple) -> tuple:
+    """One bench service (idempotent): its product, 45-minute variant, settings and resources
+    with weekly hours. Kept off the first catalog page (created long ago)."""
+    from apps.bookings.models import Resource, ServiceSettings, WeeklyHours
+    from apps.catalog.models import Product, ProductKind, ProductVariant
+
+    slug, sku, name, resource_name, resource_count = spec
+    product, _ = Product.objects.update_or_create(
+        slug=slug,
+        defaults={
+            "name": name,
+            "description": "A bench service, booked in time slots.",
+            "category": _leaf_categories()[0],
+            "kind": ProductKind.SERVICE,
+            "is_active": True,
+        },
+    )
+    Product.objects.filter(pk=product.pk).update(created_at=datetime(2000, 1, 1, tzinfo=UTC))
+    variant, _ = ProductVariant.objects.update_or_create(
+        sku=sku,
+        defaults={
+            "product": product,
+            "name": f"{SERVICE_DURATION} minutes",
+            "price": Decimal("45.00"),
+            "stock_quantity": 0,
+            "is_active": True,
+            "duration_minutes": SERVICE_DURATION,
+        },
+    )
+    service, _ = ServiceSettings.objects.update_or_create(
+        product=product,
+        defaults={
+            "buffer_before_minutes": 0,
+            "buffer_after_minutes": SERVICE_BUFFER_AFTER,
+            "slot_interval_minutes": 15,
+            "minimum_notice_minutes": 60,
+            "maximum_advance_days": 730,
+            "seats_per_slot": 1,
+            "cancellation_window_hours": 24,
+        },
+    )
+    names = [f"{resource_name} {number:02d}" for number in range(1, resource_count + 1)]
+    found = {r.name: r for r in Resource.objects.filter(name__in=names)}
+    Resource.objects.bulk_create(
+        [Resource(name=n, time_zone=SERVICE_ZONE) for n in names if n not in found]
+    )
+    Resource.objects.filter(name__in=names).update(time_zone=SERVICE_ZONE, is_active=True)
+    resources = list(Resource.objects.filter(name__in=names).order_by("name"))
+    WeeklyHours.objects.filter(resource__in=resources).delete()
+    opening, closing = SERVICE_HOURS
+    WeeklyHours.objects.bulk_create(
+        WeeklyHours(resource=resource, weekday=weekday, start=opening, end=closing)
+        for resource in resources
+        for weekday in range(1, 7)
+    )
+    service.resources.set(resources)
+    variant.product = product
+    return variant, resources
+
+
+def _booking(variant, resource, start: datetime, **fields):
+    from apps.bookings.models import Booking
+
+    end = start + timedelta(minutes=SERVICE_DURATION)
+    return Booking(
+        resource=resource,
+        resource_name=resource.name,
+        variant=variant,
+        product_name=variant.product.name,
+        variant_name=variant.name,
+        start=start,
+        end=end,
+        blocked_start=start,
+        blocked_end=end + timedelta(minutes=SERVICE_BUFFER_AFTER),
+        seats=1,
+        exclusive=True,
+        **fields,
+    )
+
+
+def _slots_layout(resources: list, count: int) -> list[tuple]:
+    """``count`` (resource, start) pairs: the resources in turn, each one's bookings evenly
+    spread over the open slots of the year ahead."""
+    starts = list(_open_starts(_today() + timedelta(days=1), 365))
+    if count > len(starts) * len(resources):
+        sys.exit(f"At most {len(starts) * len(resources):,} bench bookings fit a year.")
+    layout = []
+    for index, bookable in enumerate(resources):
+        share = count // len(resources) + (index < count % len(resources))
+        layout += [(bookable, starts[number * len(starts) // share]) for number in range(share)]
+    return layout
+
+
+def seed_services(bookings: int, *, layout: int = 0) -> dict:
+    """The bench services (idempotent), and exactly ``bookings`` confirmed bookings in the
+    database, those of the availableSlots service. Every other booking on a bench resource
+    (the holds and orders of earlier runs) is deleted first.
+
+    The bookings are picked from a layout of ``layout`` of them (the large database's count),
+    spread over the 20 resources and the year ahead: first those of the resource that
+    availableSlots asks for inside its window (about 1/240 of the layout), then an even pick of
+    the others. Both databases then hold the same bookings in that window and give the same
+    answer: only what lies around it differs.
+
+    Returns what the operations need: the slots service's variant and first resource (the one
+    asked for), the checkout service's variant and resources.
+    """
+    from django.db import transaction
+
+    from apps.bookings.models import Booking, BookingStatus
+
+    with transaction.atomic():
+        slots_variant, slots_resources = _service(SLOTS_SERVICE)
+        checkout_variant, checkout_resources = _service(CHECKOUT_SERVICE)
+        Booking.objects.filter(resource__name__startswith=BENCH_RESOURCE).delete()
+        rows = _slots_layout(slots_resources, max(layout, bookings))
+        start, end = slots_window()
+        asked = slots_resources[0]
+        inside = [row for row in rows if row[0] == asked and start <= row[1] < end][:bookings]
+        others = [row for row in rows if not (row[0] == asked and start <= row[1] < end)]
+        rest = bookings - len(inside)
+        chosen = inside + [others[number * len(others) // rest] for number in range(rest)]
+        Booking.objects.bulk_create(
+            [
+                _booking(slots_variant, resource, when, status=BookingStatus.CONFIRMED)
+                for resource, when in chosen
+            ],
+            batch_size=2000,
+        )
+    analyze()
+    return {
+        "slots_variant": slots_variant.pk,
+        "slots_resource": slots_resources[0].pk,
+        "checkout_variant": checkout_variant.pk,
+        "checkout_resources": [resource.pk for resource in checkout_resources],
+    }
+
+
+def slots_window() -> tuple[datetime, datetime]:
+    """availableSlots' window: 31 days from local midnight a week ahead."""
+    start = _local(_today() + timedelta(days=7), 0)
+    return start, start + timedelta(days=SLOTS_WINDOW_DAYS)
+
+
+def slots_body(services: dict) -> str:
+    start, end = slots_window()
+    return graphql_body(
+        AVAILABLE_SLOTS,
+        {
+            "variantId": global_id("ProductVariant", services["slots_variant"]),
+            "resourceId": global_id("Resource", services["slots_resource"]),
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+        },
+    )
+
+
+def create_service_carts(goods_variant_ids: list[int], services: dict, count: int) -> list[str]:
+    """``count`` new guest carts, each with 1 unit of goods (variants in turn) and a service
+    line holding a slot of the checkout service: distinct free slots, a month ahead and later,
+    held for HOLD_HOURS. Their tokens."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from apps.bookings.models import Booking, BookingStatus, Resource
+    from apps.cart.models import Cart, CartLine
+    from apps.catalog.models import ProductKind, ProductVariant
+
+    variant = ProductVariant.objects.select_related("product").get(pk=services["checkout_variant"])
+    resources = list(Resource.objects.filter(pk__in=services["checkout_resources"]).order_by("pk"))
+    taken = set(
+        Booking.objects.filter(resource__in=resources)
+        .taking_time()
+        .values_list("resource_id", "start")
+    )
+    free = (
+        (resource, start)
+        for start in _open_starts(_today() + timedelta(days=CHECKOUT_SLOTS_FROM_DAYS), 700)
+        for resource in resources
+        if (resource.pk, start) not in taken
+    )
+    slots = [next(free) for _ in range(count)]
+    expires = timezone.now() + timedelta(hours=HOLD_HOURS)
+    with transaction.atomic():
+        carts = Cart.objects.bulk_create([Cart() for _ in range(count)], batch_size=2000)
+        CartLine.objects.bulk_create(
+            [
+                CartLine(
+                    cart=cart,
+                    variant_id=goods_variant_ids[index % len(goods_variant_ids)],
+                    quantity=1,
+                )
+                for index, cart in enumerate(carts)
+            ],
+            batch_size=2000,
+        )
+        service_lines = CartLine.objects.bulk_create(
+            [
+                CartLine(cart=cart, variant=variant, kind=ProductKind.SERVICE, quantity=1)
+                for cart in carts
+            ],
+            batch_size=2000,
+        )
+        Booking.objects.bulk_create(
+            [
+                _booking(
+                    variant,
+                    resource,
+                    start,
+                    status=BookingStatus.HELD,
+                    hold_expires_at=expires,
+                    cart_line=line,
+                )
+                for line, (resource, start) in zip(service_lines, slots, strict=True)
+            ],
+            batch_size=2000,
+        )
+    return [str(cart.token) for cart in carts]
+
+
+def seed_contention_service() -> tuple:
+    """The one-seat service every buyer of the slot race wants, its one resource free of
+    bookings; and the slot they race for, two weeks ahead at 10:00 local time."""
+    from apps.bookings.models import Booking
+
+    variant, (resource,) = _service(CONTENTION_SERVICE)
+    Booking.objects.filter(resource=resource).delete()
+    return variant, resource, _local(_today() + timedelta(days=14), 10)
+
+
 def global_id(type_name: str, pk: int) -> str:
     from strawberry.relay import to_base64
 
@@ -489,6 +777,14 @@ images { url alt width height } } }"""
 CART_LINES_ADD = """mutation CartLinesAdd($lines: [CartLineInput!]!) {
 cartLinesAdd(lines: $lines) { __typename ... on Cart { token totalQuantity subtotal { amount }
 lines { id quantity } } ... on OperationInfo { messages { code field message } } } }"""
+
+AVAILABLE_SLOTS = """query AvailableSlots($variantId: ID!, $resourceId: ID, $start: DateTime!,
+$end: DateTime!) { availableSlots(variantId: $variantId, resourceId: $resourceId, start: $start,
+end: $end) { start end seatsLeft resource { id name } } }"""
+
+CART_SLOT_ADD = """mutation CartSlotAdd($lines: [CartLineInput!]!) { cartLinesAdd(lines: $lines) {
+__typename ... on Cart { token lines { quantity booking { status start } } }
+... on OperationInfo { messages { code field message } } } }"""
 
 CHECKOUT = """mutation CheckoutComplete($input: CheckoutInput!) { checkoutComplete(input: $input) {
 __typename ... on Order { number status total { amount } }
@@ -521,11 +817,16 @@ def checkout_body(token: str, number: int, key: str) -> str:
 
 
 def request(
-    port: int, method: str, path: str, body: str | None = None, timeout: float = 30.0
+    port: int,
+    method: str,
+    path: str,
+    body: str | None = None,
+    timeout: float = 30.0,
+    headers: dict[str, str] | None = None,
 ) -> tuple[int, bytes]:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
-        headers = {"Host": "127.0.0.1"}
+        headers = {"Host": "127.0.0.1", **(headers or {})}
         if body is not None:
             headers["Content-Type"] = "application/json"
         connection.request(method, path, body=body.encode() if body else None, headers=headers)
@@ -614,3 +915,52 @@ class Gunicorn:
         if self._log:
             self._log.close()
             self._log = None
+
+
+# --- The realtime process (bench/realtime.py) ---------------------------------------------------
+
+
+class Uvicorn(Gunicorn):
+    """backend.asgi under uvicorn, one process, as the realtime service runs it in production
+    (``DATABASE_POOL=true``), with the bench settings on a free loopback port."""
+
+    def __init__(self, *, extra_env: dict | None = None) -> None:
+        super().__init__(workers=1, extra_env={"DATABASE_POOL": "true", **(extra_env or {})})
+        self.log_path = Path(tempfile.gettempdir()) / f"silkcart-bench-uvicorn-{self.port}.log"
+
+    def __enter__(self) -> "Uvicorn":
+        self._log = self.log_path.open("wb")
+        command = [sys.executable, "-m", "uvicorn", "backend.asgi:application"]
+        command += ["--host", "127.0.0.1", "--port", str(self.port), "--lifespan", "off"]
+        command += ["--no-access-log", "--log-level", "warning"]
+        self.process = subprocess.Popen(  # noqa: S603 - a fixed command
+            command, cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT
+        )
+        self._wait_ready()
+        return self
+
+    def _fail(self, message: str) -> None:
+        super()._fail(message.replace("gunicorn", "uvicorn"))
+
+
+def rss_bytes(pid: int) -> int:
+    """The resident memory of process ``pid`` (0 without /proc)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    for line in status.splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def raise_open_file_limit(wanted: int) -> int:
+    """Raise this process's soft limit of open files towards ``wanted`` (never above the hard
+    limit; the servers started afterwards inherit it); the soft limit now."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        soft = target
+    return soft

@@ -1,4 +1,4 @@
-"""`make bench-contention`: 1,000 buyers race for 50 units through gunicorn.
+"""`make bench-contention`: 1,000 buyers race for 50 units, 50 for one slot, through gunicorn.
 
 Each buyer is a guest cart holding 1 unit of the same variant, which has 50 units in stock. Every
 cart is checked out once (its own idempotency key), with BENCH_CONCURRENCY (default 50) requests
@@ -7,9 +7,15 @@ BENCH_WORKERS, default 2). Then the answers and the database are checked: exactl
 stock 0, 950 answers `insufficient_stock`, no duplicate order, no HTTP 500. Exits non-zero when
 a check fails. Writes bench/results/contention.{md,json}.
 
+Then, on the same server, the slot race: BENCH_SLOT_BUYERS (default 50) guests ask at once
+(all in flight together) for the same slot of a one-seat service (``cartLinesAdd`` with a
+slot, each a new cart), two weeks ahead. Checked: exactly one hold (its answer, and one active
+booking for the slot in the database), every other answer `slot_unavailable`, no HTTP 5xx.
+
 Environment: BENCH_CONTENTION_UNITS (50), BENCH_CONTENTION_BUYERS (1000), BENCH_CONCURRENCY
-(50), BENCH_WORKERS (2), DATABASE_URL (postgres://postgres@127.0.0.1:5432/silkcart_bench),
-CACHE_URL (redis://127.0.0.1:6379/14).
+(50), BENCH_SLOT_BUYERS (50; 0 skips the slot race), BENCH_WORKERS (2), DATABASE_URL
+(postgres://postgres@127.0.0.1:5432/silkcart_bench), CACHE_URL (redis://127.0.0.1:6379/14),
+REALTIME_REDIS_URL (redis://127.0.0.1:6379/13).
 """
 
 import argparse
@@ -35,12 +41,15 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--units", type=int, default=env_int("BENCH_CONTENTION_UNITS", 50))
     parser.add_argument("--buyers", type=int, default=env_int("BENCH_CONTENTION_BUYERS", 1000))
     parser.add_argument("--concurrency", type=int, default=env_int("BENCH_CONCURRENCY", 50))
+    parser.add_argument("--slot-buyers", type=int, default=env_int("BENCH_SLOT_BUYERS", 50))
     parser.add_argument("--workers", type=int, default=env_int("BENCH_WORKERS", 2))
     parser.add_argument("--output-dir", type=Path, default=common.RESULTS)
     parser.add_argument("--allow-any-database", action="store_true")
     args = parser.parse_args()
     if not 0 < args.units <= args.buyers:
         parser.error("--units must be between 1 and --buyers")
+    if args.slot_buyers < 0:
+        parser.error("--slot-buyers must be 0 (no slot race) or more")
     return args
 
 
@@ -53,7 +62,9 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[rank - 1]
 
 
-def attempt(port: int, body: str) -> dict:
+def attempt(port: int, body: str, field: str = "checkoutComplete") -> dict:
+    """One request; its outcome: ``order`` (an Order), ``hold`` (a Cart holding the slot),
+    the sorted error codes of an OperationInfo, ``graphql_error`` or ``http_<status>``."""
     started = time.perf_counter()
     try:
         status, raw = common.request(port, "POST", "/graphql/", body, timeout=60)
@@ -63,30 +74,36 @@ def attempt(port: int, body: str) -> dict:
     outcome, number = f"http_{status}", None
     if status == 200:
         payload = json.loads(raw)
-        result = (payload.get("data") or {}).get("checkoutComplete") or {}
+        result = (payload.get("data") or {}).get(field) or {}
         if payload.get("errors"):
             outcome = "graphql_error"
         elif result.get("__typename") == "Order":
             outcome, number = "order", result["number"]
+        elif result.get("__typename") == "Cart":
+            held = [line["booking"] for line in result["lines"] if line.get("booking")]
+            ok = len(held) == 1 and held[0]["status"] == "HELD"
+            outcome, number = ("hold" if ok else f"cart_without_hold {held}"), result["token"]
         elif result.get("__typename") == "OperationInfo":
             codes = sorted({m.get("code") or "" for m in result["messages"]})
             outcome = ",".join(codes)
     return {"status": status, "ms": elapsed, "outcome": outcome, "number": number}
 
 
-def race(port: int, bodies: list[str], concurrency: int) -> tuple[list[dict], float]:
+def race(
+    port: int, bodies: list[str], concurrency: int, field: str = "checkoutComplete"
+) -> tuple[list[dict], float]:
     """Send every body once, ``concurrency`` at a time; the answers and the wall time."""
     start = threading.Barrier(min(concurrency, len(bodies)))
 
     def first_wave(body: str) -> dict:
         start.wait()  # the first wave leaves together
-        return attempt(port, body)
+        return attempt(port, body, field)
 
     head, tail = bodies[:concurrency], bodies[concurrency:]
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         futures = [pool.submit(first_wave, body) for body in head]
-        futures += [pool.submit(attempt, port, body) for body in tail]
+        futures += [pool.submit(attempt, port, body, field) for body in tail]
         answers = [future.result() for future in futures]
     return answers, time.perf_counter() - started
 
@@ -97,6 +114,62 @@ def warm_up(port: int) -> None:
         body = common.checkout_body(str(uuid.uuid4()), 0, f"warm-{uuid.uuid4().hex}")
         common.request(port, "POST", "/graphql/", body)
         common.request(port, "POST", "/graphql/", common.graphql_body(common.CATALOG))
+
+
+def slot_bodies(variant, start, buyers: int) -> list[str]:
+    line = {
+        "variantId": common.global_id("ProductVariant", variant.pk),
+        "quantity": 1,
+        "slot": {"start": start.isoformat()},
+    }
+    return [common.graphql_body(common.CART_SLOT_ADD, {"lines": [line]}) for _ in range(buyers)]
+
+
+def warm_up_slots(port: int, variant, start) -> None:
+    """Run the hold path in each worker without holding: a slot off the grid is refused."""
+    from datetime import timedelta
+
+    (body,) = slot_bodies(variant, start + timedelta(minutes=7), 1)
+    for _ in range(10):
+        common.request(port, "POST", "/graphql/", body)
+
+
+def verify_slot_race(args, answers: list[dict], resource, start) -> dict:
+    from apps.bookings.models import ACTIVE_STATUSES, Booking, BookingStatus
+    from apps.cart.models import Cart
+
+    outcomes = Counter(a["outcome"] for a in answers)
+    active = Booking.objects.filter(resource=resource, start=start, status__in=ACTIVE_STATUSES)
+    holds = [(s, str(token)) for s, token in active.values_list("status", "cart_line__cart__token")]
+    tokens = [a["number"] for a in answers if a["outcome"] == "hold"]
+    database = {
+        "active_bookings": len(holds),
+        "bookings": Booking.objects.filter(resource=resource).count(),
+        "carts": Cart.objects.filter(lines__booking__resource=resource).count(),
+    }
+    refusals = args.slot_buyers - 1
+    checks = {
+        "slot race: exactly one hold answered": outcomes["hold"] == 1,
+        "slot race: exactly one active booking for the slot, the answered hold": holds
+        == [(BookingStatus.HELD, tokens[0] if tokens else None)]
+        and database["bookings"] == 1
+        and database["carts"] == 1,
+        f"slot race: {refusals} answers are slot_unavailable": outcomes["slot_unavailable"]
+        == refusals,
+        "slot race: no HTTP 5xx": not any(a["status"] >= 500 for a in answers),
+        "slot race: every request answered": len(answers) == args.slot_buyers
+        and all(a["status"] == 200 for a in answers),
+    }
+    return {"database": database, "outcomes": dict(outcomes), "checks": checks}
+
+
+def latency_of(answers: list[dict]) -> dict:
+    all_ms = [a["ms"] for a in answers]
+    return {
+        "p50": round(percentile(all_ms, 50), 1),
+        "p99": round(percentile(all_ms, 99), 1),
+        "max": round(max(all_ms), 1),
+    }
 
 
 def verify(args, answers: list[dict], variant_pk: int, cart_tokens: list[str]) -> dict:
@@ -187,7 +260,38 @@ def markdown(report: dict) -> str:
         "race" + (" (a shared machine: run again)." if totals["other_cpu_cores"] > 0.25 else "."),
         "",
     ]
+    if "slot_race" in report:
+        lines += slot_race_lines(report["slot_race"])
     return "\n".join(lines)
+
+
+def slot_race_lines(race_report: dict) -> list[str]:
+    latency, config = race_report["latency_ms"], race_report["config"]
+    db, outcomes = race_report["verification"]["database"], race_report["verification"]["outcomes"]
+    others = {k: v for k, v in outcomes.items() if k not in ("hold", "slot_unavailable")}
+    return [
+        "## Slot race",
+        "",
+        f"{config['buyers']} guests ask at once for the same slot of a one-seat service "
+        f"(`cartLinesAdd` with a slot, each a new cart; {config['slot']}), all in flight "
+        "together, on the same server.",
+        "",
+        "| measure | value |",
+        "| --- | ---: |",
+        f"| holds (answers / active bookings in the database) | {outcomes.get('hold', 0)} / "
+        f"{db['active_bookings']} |",
+        f"| `slot_unavailable` answers | {outcomes.get('slot_unavailable', 0)} |",
+        f"| other answers | {sum(others.values())}{f' {others}' if others else ''} |",
+        f"| HTTP 5xx | {race_report['http_5xx']} |",
+        f"| wall time | {race_report['seconds']:.2f} s |",
+        f"| latency p50 / p99 / max | {latency['p50']:.0f} / {latency['p99']:.0f} / "
+        f"{latency['max']:.0f} ms |",
+        "",
+        f"p99 < {P99_TARGET_MS} ms: {'met' if latency['p99'] < P99_TARGET_MS else '**not met**'} "
+        f"(reported, not a check). Other processes used {race_report['other_cpu_cores']:.2f} "
+        "cores during the race.",
+        "",
+    ]
 
 
 def main() -> None:
@@ -198,6 +302,9 @@ def main() -> None:
     common.delete_stale_rows()
     variant = common.seed_contention(args.units)
     tokens = common.create_guest_carts([variant.pk], args.buyers)
+    if args.slot_buyers:
+        service, resource, slot_start = common.seed_contention_service()
+        slot_requests = slot_bodies(service, slot_start, args.slot_buyers)
     common.analyze()
     bodies = [
         common.checkout_body(token, number, f"contention-{uuid.uuid4().hex}")
@@ -212,6 +319,16 @@ def main() -> None:
         before = common.cpu_snapshot()
         answers, seconds = race(server.port, bodies, args.concurrency)
         other_cpu = common.other_cpu(before, common.cpu_snapshot(), server.process.pid, seconds)
+        if args.slot_buyers:
+            log(f"Slot race: {args.slot_buyers} buyers for one slot")
+            warm_up_slots(server.port, service, slot_start)
+            before = common.cpu_snapshot()
+            slot_answers, slot_seconds = race(
+                server.port, slot_requests, args.slot_buyers, field="cartLinesAdd"
+            )
+            slot_cpu = common.other_cpu(
+                before, common.cpu_snapshot(), server.process.pid, slot_seconds
+            )
 
     verification = verify(args, answers, variant.pk, tokens)
     all_ms = [a["ms"] for a in answers]
@@ -226,7 +343,19 @@ def main() -> None:
         "refusals_p50": round(percentile(refusals_ms, 50), 1),
         "refusals_p99": round(percentile(refusals_ms, 99), 1),
     }
-    checks = verification["checks"]
+    checks = dict(verification["checks"])
+    slot_race = None
+    if args.slot_buyers:
+        slot_verification = verify_slot_race(args, slot_answers, resource, slot_start)
+        checks |= slot_verification["checks"]
+        slot_race = {
+            "config": {"buyers": args.slot_buyers, "slot": slot_start.isoformat()},
+            "seconds": round(slot_seconds, 2),
+            "other_cpu_cores": slot_cpu,
+            "http_5xx": sum(a["status"] >= 500 for a in slot_answers),
+            "latency_ms": latency_of(slot_answers),
+            "verification": slot_verification,
+        }
     report = {
         "date": common.now_iso(),
         "machine": machine,
@@ -250,6 +379,8 @@ def main() -> None:
         # A target, reported; not a check (timings depend on the machine).
         "p99_target_met": latency["p99"] < P99_TARGET_MS,
     }
+    if slot_race:
+        report["slot_race"] = slot_race
     args.output_dir.mkdir(parents=True, exist_ok=True)
     (args.output_dir / "contention.json").write_text(json.dumps(report, indent=2) + "\n")
     (args.output_dir / "contention.md").write_text(markdown(report))

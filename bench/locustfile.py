@@ -1,7 +1,8 @@
 """Locust user of bench/run.py, used when wrk is not installed (same environment as wrk.lua).
 
 BENCH_METHOD, BENCH_PATH, BENCH_BODIES (one request body per line), BENCH_ONCE=1 (each body
-once), BENCH_GRAPHQL=1 (a 2xx answer with "errors" or an OperationInfo is a failure).
+once), BENCH_GRAPHQL=1 (a 2xx answer with "errors" or an OperationInfo is a failure),
+BENCH_AUTHORIZATION (the Authorization header of every request, if set).
 """
 
 import itertools
@@ -15,6 +16,7 @@ METHOD = os.environ.get("BENCH_METHOD", "GET")
 PATH = os.environ.get("BENCH_PATH", "/")
 GRAPHQL = os.environ.get("BENCH_GRAPHQL") == "1"
 ONCE = os.environ.get("BENCH_ONCE") == "1"
+AUTHORIZATION = os.environ.get("BENCH_AUTHORIZATION", "")
 _file = os.environ.get("BENCH_BODIES")
 BODIES = [line for line in Path(_file).read_text().splitlines() if line] if _file else []
 # One process, gevent: a plain iterator is shared safely by every user.
@@ -30,6 +32,8 @@ class BenchUser(FastHttpUser):
         if ONCE and body is None:
             raise StopUser()
         headers = {"Content-Type": "application/json", "Host": "127.0.0.1"}
+        if AUTHORIZATION:
+            headers["Authorization"] = AUTHORIZATION
         with self.client.request(
             METHOD, PATH, data=body, headers=headers, name=PATH, catch_response=True
         ) as response:

@@ -6,6 +6,7 @@
 --                  otherwise every thread cycles through all of them
 --   BENCH_THREADS  the -t value (for BENCH_ONCE)
 --   BENCH_GRAPHQL  1: a 2xx answer that holds "errors" or an OperationInfo is an error too
+--   BENCH_AUTHORIZATION  the Authorization header of every request ("Bearer ..."), if set
 -- done() prints one line, "BENCH_RESULT {json}", with the counts and latency percentiles (µs).
 
 local method = os.getenv("BENCH_METHOD") or "GET"
@@ -15,8 +16,13 @@ local once = os.getenv("BENCH_ONCE") == "1"
 local nthreads = tonumber(os.getenv("BENCH_THREADS") or "1")
 local graphql = os.getenv("BENCH_GRAPHQL") == "1"
 
+local authorization = os.getenv("BENCH_AUTHORIZATION") or ""
+
 wrk.method = method
 wrk.headers["Content-Type"] = "application/json"
+if authorization ~= "" then
+   wrk.headers["Authorization"] = authorization
+end
 
 local threads = {}
 local created = 0
