@@ -5,6 +5,7 @@ import strawberry_django
 from django.db.models import Q, QuerySet
 from strawberry import auto, relay
 
+from api.fields import django_field, django_type
 from api.grants import granted
 from api.types import Money, node_pk
 from apps.catalog.models import ProductKind
@@ -42,7 +43,7 @@ class GeoPoint:
     at: datetime
 
 
-@strawberry_django.type(
+@django_type(
     DeliveryAgent,
     name="DeliveryAgent",
     description="A courier of the shop. A buyer sees their first name, and their phone while "
@@ -59,11 +60,11 @@ class DeliveryAgentType(relay.Node):
         user = _viewer(info)
         return self.user_id == user.pk or _sees_agents(info)
 
-    @strawberry_django.field(select_related=["user"], only=["user__first_name", "user__last_name"])
+    @django_field(select_related=["user"], only=["user__first_name", "user__last_name"])
     def name(self, info: strawberry.Info) -> str:
         return self.name if DeliveryAgentType._known(self, info) else self.first_name
 
-    @strawberry_django.field(
+    @django_field(
         only=["phone", "user_id"],
         description="Null unless you may call them: staff, the agent, or the buyer while the "
         "delivery is out for delivery.",
@@ -77,9 +78,7 @@ class DeliveryAgentType(relay.Node):
             else None
         )
 
-    @strawberry_django.field(
-        select_related=["user"], description="Staff and the agent: the account's email."
-    )
+    @django_field(select_related=["user"], description="Staff and the agent: the account's email.")
     def email(self, info: strawberry.Info) -> str | None:
         return self.user.email if DeliveryAgentType._known(self, info) else None
 
@@ -88,23 +87,23 @@ class DeliveryAgentType(relay.Node):
         return visible_to(_viewer(info), queryset, owner="user")
 
 
-@strawberry_django.type(DeliveryEvent, name="DeliveryEvent")
+@django_type(DeliveryEvent, name="DeliveryEvent")
 class DeliveryEventType:
     note: auto
     created_at: auto
 
-    @strawberry_django.field(only=["status"])
+    @django_field(only=["status"])
     def status(self) -> DeliveryStatusEnum:
         return DeliveryStatus(self.status)
 
-    @strawberry_django.field(only=["latitude", "longitude", "created_at"])
+    @django_field(only=["latitude", "longitude", "created_at"])
     def location(self) -> GeoPoint | None:
         if self.latitude is None:
             return None
         return GeoPoint(latitude=self.latitude, longitude=self.longitude, at=self.created_at)
 
 
-@strawberry_django.type(
+@django_type(
     Delivery,
     name="Delivery",
     description="How the goods of an order reach its buyer. Its buyer sees its status, the "
@@ -112,18 +111,18 @@ class DeliveryEventType:
 )
 class DeliveryType(relay.Node):
     id: relay.NodeID[int]
-    attempts: int = strawberry_django.field(description="Times it went out for delivery.")
+    attempts: int = django_field(description="Times it went out for delivery.")
     events: list[DeliveryEventType]
-    recipient_name: str = strawberry_django.field(description="Who took it, if the agent said.")
+    recipient_name: str = django_field(description="Who took it, if the agent said.")
     delivered_at: auto
     created_at: auto
     updated_at: auto
 
-    @strawberry_django.field(only=["status"])
+    @django_field(only=["status"])
     def status(self) -> DeliveryStatusEnum:
         return DeliveryStatus(self.status)
 
-    @strawberry_django.field(
+    @django_field(
         select_related=["order", "agent"],
         description="The order, for those who may see it: its buyer and staff. Its courier "
         "sees what the delivery needs instead (`orderNumber`, `address`, `lines`, "
@@ -140,11 +139,11 @@ class DeliveryType(relay.Node):
         visible = OrderType.get_queryset(Order.objects.filter(pk=self.order_id), info)
         return self.order if visible.exists() else None  # a guest holding the order's token
 
-    @strawberry_django.field(select_related=["order"], only=["order__number"])
+    @django_field(select_related=["order"], only=["order__number"])
     def order_number(self) -> str:
         return self.order.number
 
-    @strawberry_django.field(
+    @django_field(
         select_related=["order"],
         only=["order__note"],
         description="What the buyer wrote with the order (where to leave it, a door code).",
@@ -152,11 +151,11 @@ class DeliveryType(relay.Node):
     def instructions(self) -> str:
         return self.order.note
 
-    @strawberry_django.field(only=["failure_reason"], description="Why the last attempt failed.")
+    @django_field(only=["failure_reason"], description="Why the last attempt failed.")
     def failure_reason(self) -> DeliveryFailureReasonEnum | None:
         return FailureReason(self.failure_reason) if self.failure_reason else None
 
-    @strawberry_django.field(
+    @django_field(
         # The agent comes with the delivery (a join), with every column its type reads: the
         # join makes Django skip the optimizer's prefetch of the agent, and a column left out
         # would be loaded again for each delivery.
@@ -175,7 +174,7 @@ class DeliveryType(relay.Node):
             agent._seen_on = self.status  # what a buyer may see of them depends on it
         return agent
 
-    @strawberry_django.field(
+    @django_field(
         select_related=["order"],
         only=["order__shipping_address"],
         description="Where it goes, as the order has it.",
@@ -183,28 +182,28 @@ class DeliveryType(relay.Node):
     def address(self) -> OrderAddress:
         return OrderAddress.of(self.order.shipping_address or {})
 
-    @strawberry_django.field(
+    @django_field(
         prefetch_related=["order__lines"], description="What it carries: the order's goods."
     )
     def lines(self) -> list[OrderLineType]:
         return [line for line in self.order.lines.all() if line.kind == ProductKind.GOODS]
 
-    @strawberry_django.field(only=["cash_to_collect"], description="Zero for a paid order.")
+    @django_field(only=["cash_to_collect"], description="Zero for a paid order.")
     def cash_to_collect(self) -> Money:
         return Money.of(self.cash_to_collect)
 
-    @strawberry_django.field(only=["cash_collected"])
+    @django_field(only=["cash_collected"])
     def cash_collected(self) -> Money | None:
         return None if self.cash_collected is None else Money.of(self.cash_collected)
 
-    @strawberry_django.field(
+    @django_field(
         only=["code_failures"],
         description="Too many wrong codes: the agent cannot complete it until staff reassign it.",
     )
     def is_locked(self) -> bool:
         return self.is_locked
 
-    @strawberry_django.field(
+    @django_field(
         select_related=["agent"],
         only=["latitude", "longitude", "located_at", "status", "agent__user_id"],
         description="Where the agent last was. Its buyer sees it while it is on its way.",

@@ -10,6 +10,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from strawberry import auto, relay
 
+from api.fields import django_field, django_type
 from api.grants import granted
 from api.types import Money, search_text
 from apps.bookings.types import BookingType
@@ -48,7 +49,7 @@ class OrderAddress:
         return cls(**{f.python_name: data.get(f.python_name) or "" for f in fields})
 
 
-@strawberry_django.type(OrderLine, name="OrderLine")
+@django_type(OrderLine, name="OrderLine")
 class OrderLineType(relay.Node):
     id: relay.NodeID[int]
     kind: ProductKindEnum
@@ -56,33 +57,33 @@ class OrderLineType(relay.Node):
     variant_name: auto
     sku: auto
     quantity: auto
-    variant: VariantRef | None = strawberry_django.field(
+    variant: VariantRef | None = django_field(
         description="The variant bought, while it is still visible; the line keeps its copies."
     )
 
-    @strawberry_django.field(only=["unit_price"])
+    @django_field(only=["unit_price"])
     def unit_price(self) -> Money:
         return Money.of(self.unit_price)
 
-    @strawberry_django.field(only=["line_total"])
+    @django_field(only=["line_total"])
     def line_total(self) -> Money:
         return Money.of(self.line_total)
 
-    booking_start: datetime | None = strawberry_django.field(
+    booking_start: datetime | None = django_field(
         description="A service line: the start of the slot bought, as it was at checkout."
     )
-    booking_end: datetime | None = strawberry_django.field(
+    booking_end: datetime | None = django_field(
         description="A service line: the end of the slot bought, as it was at checkout."
     )
 
-    @strawberry_django.field(
+    @django_field(
         only=["resource_name"],
         description="A service line: who or what delivered it, as it was at checkout.",
     )
     def resource_name(self) -> str | None:
         return self.resource_name or None
 
-    @strawberry_django.field(
+    @django_field(
         select_related=["booking__resource"],
         description="A service line: its booking as it is now (it may have moved since).",
     )
@@ -104,18 +105,18 @@ class OrderLineType(relay.Node):
         )
 
 
-@strawberry_django.type(OrderEvent, name="OrderEvent")
+@django_type(OrderEvent, name="OrderEvent")
 class OrderEventType:
     type: OrderEventTypeEnum
     note: str
     created_at: datetime
     actor: UserRef | None
 
-    @strawberry_django.field(only=["from_status"])
+    @django_field(only=["from_status"])
     def from_status(self) -> OrderStatusEnum | None:
         return OrderStatus(self.from_status) if self.from_status else None
 
-    @strawberry_django.field(only=["to_status"])
+    @django_field(only=["to_status"])
     def to_status(self) -> OrderStatusEnum | None:
         return OrderStatus(self.to_status) if self.to_status else None
 
@@ -160,17 +161,17 @@ class OrderOrder:
     status: auto
 
 
-@strawberry_django.type(Order, name="Order")
+@django_type(Order, name="Order")
 class OrderType(relay.Node):
     id: relay.NodeID[int]
     number: auto
-    token: UUID = strawberry_django.field(description="The secret of the guest order link.")
+    token: UUID = django_field(description="The secret of the guest order link.")
     email: auto
     user: UserRef | None
     lines: list[OrderLineType]
     events: list[OrderEventType]
-    payment: PaymentType = strawberry_django.field(description="Every order has one.")
-    delivery: DeliveryRef | None = strawberry_django.field(
+    payment: PaymentType = django_field(description="Every order has one.")
+    delivery: DeliveryRef | None = django_field(
         description="How its goods reach the buyer: its status, the courier's first name and, "
         "while on its way, their position. Null for an order of services only."
     )
@@ -178,37 +179,37 @@ class OrderType(relay.Node):
     created_at: auto
     updated_at: auto
 
-    @strawberry_django.field(only=["status"])
+    @django_field(only=["status"])
     def status(self) -> OrderStatusEnum:
         return OrderStatus(self.status)
 
-    @strawberry_django.field(only=["subtotal"])
+    @django_field(only=["subtotal"])
     def subtotal(self) -> Money:
         return Money.of(self.subtotal)
 
-    @strawberry_django.field(only=["shipping_total"])
+    @django_field(only=["shipping_total"])
     def shipping_total(self) -> Money:
         return Money.of(self.shipping_total)
 
-    @strawberry_django.field(only=["total"])
+    @django_field(only=["total"])
     def total(self) -> Money:
         return Money.of(self.total)
 
-    @strawberry_django.field(
+    @django_field(
         only=["shipping_address"],
         description="Where the goods go; null when nothing ships (an order of services only).",
     )
     def shipping_address(self) -> OrderAddress | None:
         return OrderAddress.of(self.shipping_address) if self.shipping_address else None
 
-    @strawberry_django.field(
+    @django_field(
         only=["billing_address"],
         description="The shipping address unless another was given; null when neither was.",
     )
     def billing_address(self) -> OrderAddress | None:
         return OrderAddress.of(self.billing_address) if self.billing_address else None
 
-    @strawberry_django.field(
+    @django_field(
         only=["status", "requires_shipping"],
         description="Whether you may cancel it now with `orderCancel`: its customer while it "
         "is PENDING or PAID, staff until it ships (a guest asks the shop).",
@@ -219,7 +220,7 @@ class OrderType(relay.Node):
             return False
         return user.has_perm("orders.change_order") or self.status in CUSTOMER_CANCELLABLE
 
-    requires_shipping: bool = strawberry_django.field(
+    requires_shipping: bool = django_field(
         description="Some line ships: the order goes through SHIPPED to DELIVERED."
     )
 
