@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
 
 from apps.demo.accounts import DEMO_ADMIN
@@ -60,17 +60,22 @@ def chromium():
 
 
 @pytest.fixture
-def shop(django_db_serialized_rollback, transactional_db, settings):
+def shop(transactional_db, settings):
     """March 2025 in Paris, and a store admin who signs in with a password. Made before the
     browser starts: Django refuses ORM calls once Playwright's loop runs. The live server needs
-    committed rows; the groups the migrations made are put back after the test."""
+    committed rows. The role groups may be gone (transactional tests empty ``auth``): the
+    ``Store admin`` group is made again with the permission the page asks for if it is."""
     settings.TIME_ZONE = "Europe/Paris"
     known_sales()
     known_bookings()
     known_deliveries()
     ProductVariantFactory(sku="LAST-ONE", stock_quantity=1)
     user = UserFactory(email="boss@example.com", first_name="Robin", is_staff=True)
-    user.groups.add(Group.objects.get(name="Store admin"))
+    store_admin, _ = Group.objects.get_or_create(name="Store admin")
+    store_admin.permissions.add(
+        Permission.objects.get(content_type__app_label="reports", codename="view_reports")
+    )
+    user.groups.add(store_admin)
     return user
 
 
