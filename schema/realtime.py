@@ -16,8 +16,8 @@ What this adds to strawberry's consumer:
   that has not answered for ``REALTIME_PONG_TIMEOUT_SECONDS``.
 - **Slow clients.** Events waiting for a connection that does not read them are bounded: past
   ``REALTIME_MAX_PENDING_EVENTS`` for one subscription the connection is closed (1013, try
-  again later), never holding memory without bound. The channel layer bounds what waits in
-  Redis (``REALTIME_CHANNEL_CAPACITY``).
+  again later), never holding memory without bound. Nothing waits in Redis: the layer is
+  Redis Pub/Sub.
 """
 
 import asyncio

@@ -10,10 +10,10 @@ never rows: a listener reads the current state itself, with the visibility rules
 the Channels groups of the same names, where realtime subscriptions listen (``api.subscriptions``).
 """
 
-import asyncio
 import logging
 import os
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache, partial
@@ -23,6 +23,7 @@ from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.db import transaction
 from django.utils.module_loading import import_string
+from redis import Redis, RedisError
 
 logger = logging.getLogger(__name__)
 
@@ -62,20 +63,21 @@ def layer_message(event: Event) -> dict[str, Any]:
 class ChannelLayerBackend:
     """Sends each event to its groups through the Channels layer (``CHANNEL_LAYERS``).
 
-    With Redis, every process's subscribers hear it. The sending is off the request: a thread
-    of the process, with an event loop of its own (and the layer's connections), sends the
-    events in the order they were published, so that a request never waits for Redis, and a
-    slow or absent Redis costs it nothing (events that cannot be sent are logged and dropped;
-    at most ``REALTIME_PUBLISH_BACKLOG`` wait). The in-memory layer of development reaches only
-    the consumers of its own event loop: there, events are sent on the server's loop instead.
+    With Redis (``RedisPubSubChannelLayer``), an event is one ``PUBLISH`` per group on the
+    channel the layer's subscribers listen to, all of an event's groups in one round trip, sent
+    by the thread that committed: the realtime processes subscribed to a group hear it. No
+    thread or event loop of its own: a sender thread's wake-ups cost a web worker more than the
+    round trip (they contend for the GIL with the next request). A Redis that does not answer
+    within ``REALTIME_PUBLISH_TIMEOUT`` costs that once: its events are logged and dropped,
+    and no other is tried for ``REALTIME_RETRY_SECONDS``. The in-memory layer of development
+    reaches only the consumers of its own event loop: there, events are sent on that loop.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._client = None
         self._pid: int | None = None
-        self._pending = 0
-        self._idle = threading.Condition(self._lock)
+        self._down_until = 0.0
 
     @staticmethod
     def _layer():
@@ -92,54 +94,34 @@ class ChannelLayerBackend:
         if _in_memory(layer):
             async_to_sync(_send_to_groups)(layer, groups, message)
             return
-        with self._lock:
-            if self._pending >= settings.REALTIME_PUBLISH_BACKLOG:
-                logger.warning("Events backlog full: event %s dropped", event.type)
-                return
-            self._pending += 1
-            loop = self._running_loop()
-        loop.call_soon_threadsafe(self._schedule, layer, groups, message)
-
-    def _running_loop(self) -> asyncio.AbstractEventLoop:
-        """The sender thread's loop, started in this process on first use (after a fork too)."""
-        if self._loop is None or self._pid != os.getpid():
-            ready = threading.Event()
-            loop = asyncio.new_event_loop()
-
-            def run() -> None:
-                asyncio.set_event_loop(loop)
-                loop.call_soon(ready.set)
-                loop.run_forever()
-
-            threading.Thread(target=run, name="events-sender", daemon=True).start()
-            ready.wait()
-            self._loop, self._pid, self._pending = loop, os.getpid(), 1
-        return self._loop
-
-    def _schedule(self, layer, groups: list[str], message: dict) -> None:
-        # One task chain per process keeps the order in which events were published.
-        previous = getattr(self, "_tail", None)
-        self._tail = asyncio.ensure_future(self._send_after(previous, layer, groups, message))
-
-    async def _send_after(self, previous, layer, groups: list[str], message: dict) -> None:
-        if previous is not None:
-            await asyncio.gather(previous, return_exceptions=True)
+        if time.monotonic() < self._down_until:
+            logger.warning("Realtime Redis unavailable: event %s dropped", event.type)
+            return
+        prefix = settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"]
         try:
-            await asyncio.wait_for(
-                _send_to_groups(layer, groups, message), settings.REALTIME_PUBLISH_TIMEOUT
-            )
-        except Exception:
-            logger.exception("Could not send the event %s", message["event"])
-        finally:
-            with self._lock:
-                self._pending -= 1
-                if self._pending == 0:
-                    self._idle.notify_all()
+            pipeline = self._redis().pipeline(transaction=False)
+            for group in groups:
+                # Each copy names its group (see _send_to_groups); the channel is the one
+                # RedisPubSubChannelLayer subscribes a group's listeners to.
+                copy = layer.serialize({**message, "group": group})
+                pipeline.publish(f"{prefix}__group__{group}", copy)
+            pipeline.execute()
+        except RedisError:
+            self._down_until = time.monotonic() + settings.REALTIME_RETRY_SECONDS
+            logger.exception("Could not send the event %s", event.type)
 
-    def wait_until_sent(self, timeout: float = 5.0) -> bool:
-        """Block until every event handed over so far was sent (tests, shutdown)."""
+    def _redis(self):
+        """This process's client (made again after a fork)."""
         with self._lock:
-            return self._idle.wait_for(lambda: self._pending == 0, timeout)
+            if self._client is None or self._pid != os.getpid():
+                timeout = settings.REALTIME_PUBLISH_TIMEOUT
+                self._client = Redis.from_url(
+                    settings.REALTIME_REDIS_URL,
+                    socket_timeout=timeout,
+                    socket_connect_timeout=timeout,
+                )
+                self._pid = os.getpid()
+            return self._client
 
 
 def _in_memory(layer) -> bool:

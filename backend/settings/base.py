@@ -236,16 +236,13 @@ REALTIME_REDIS_URL = env("REALTIME_REDIS_URL", default="")
 CHANNEL_LAYERS = {
     "default": (
         {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # Redis Pub/Sub: a group's event is one PUBLISH (a web process's cost after each
+            # commit), heard by the realtime processes subscribed to that group; nothing is
+            # kept for a process that is not listening (a subscriber re-reads the state).
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {
-                # Longer than the layer's 5-second blocking reads (redis-py 8 defaults to a
-                # 5-second socket timeout, which cuts them: channels_redis#422).
                 "hosts": [{"address": REALTIME_REDIS_URL, "socket_timeout": 15}],
                 "prefix": env("REALTIME_PREFIX", default="silkcart"),
-                # Messages waiting for one subscriber's connection; past it they are dropped.
-                "capacity": env.int("REALTIME_CHANNEL_CAPACITY", default=100),
-                "expiry": 30,
-                "group_expiry": 86400,
             },
         }
         if REALTIME_REDIS_URL
@@ -265,9 +262,10 @@ REALTIME_PING_SECONDS = env.float("REALTIME_PING_SECONDS", default=15)
 REALTIME_PONG_TIMEOUT_SECONDS = env.float("REALTIME_PONG_TIMEOUT_SECONDS", default=30)
 REALTIME_MAX_PENDING_EVENTS = env.int("REALTIME_MAX_PENDING_EVENTS", default=50)
 REALTIME_AUTH_RECHECK_SECONDS = env.float("REALTIME_AUTH_RECHECK_SECONDS", default=30)
-# Events a web process holds while sending them, and how long it tries each.
-REALTIME_PUBLISH_BACKLOG = env.int("REALTIME_PUBLISH_BACKLOG", default=10000)
-REALTIME_PUBLISH_TIMEOUT = env.float("REALTIME_PUBLISH_TIMEOUT", default=2.0)
+# Seconds a web process waits for Redis to take an event (it is dropped past them), and before
+# it tries Redis again after a failure.
+REALTIME_PUBLISH_TIMEOUT = env.float("REALTIME_PUBLISH_TIMEOUT", default=0.5)
+REALTIME_RETRY_SECONDS = env.float("REALTIME_RETRY_SECONDS", default=5)
 
 # Background jobs (emails), see docs/jobs.md. "in_process": a job runs in the web process right
 # after its transaction commits (never if it rolls back), once, on any database. "procrastinate"

@@ -6,6 +6,7 @@ socket, started by the test, that accepts connections and never answers).
 
 import socket
 import threading
+import time
 
 import pytest
 from django.test import override_settings
@@ -138,3 +139,80 @@ def test_the_breaker_lets_a_call_through_again_once_its_time_is_up(shelf, stoppe
     client(CATALOG)
     assert resilient.available()  # tripped, and already closed again
     assert client(CATALOG).status_code == 200
+
+
+@pytest.fixture
+def realtime_redis_layer(settings):
+    """The Redis Pub/Sub layer, for the web process's side of realtime events."""
+    from channels.layers import channel_layers
+
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [{"address": settings.REALTIME_REDIS_URL}], "prefix": "t"},
+        }
+    }
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
+
+
+def test_an_event_for_a_hung_realtime_redis_costs_one_timeout_then_none(
+    settings, realtime_redis_layer, caplog
+):
+    from apps.core.events import ChannelLayerBackend, Event
+
+    server = HungRedis()
+    settings.REALTIME_REDIS_URL = f"redis://127.0.0.1:{server.port}/0"
+    settings.REALTIME_PUBLISH_TIMEOUT = 0.2
+    backend = ChannelLayerBackend()
+    event = Event("order.updated", ("order:1", "user:2"), {"id": 1})
+    try:
+        started = time.monotonic()
+        backend.send(event)  # waits for the timeout once, logs, drops the event
+        first = time.monotonic() - started
+        started = time.monotonic()
+        backend.send(event)  # the breaker is open: not tried
+        second = time.monotonic() - started
+    finally:
+        server.close()
+
+    assert 0.2 <= first < 2
+    assert second < 0.05
+    messages = [r.getMessage() for r in caplog.records]
+    assert "Could not send the event order.updated" in messages
+    assert "Realtime Redis unavailable: event order.updated dropped" in messages
+
+
+def test_an_event_reaches_the_group_channels_of_the_pubsub_layer(settings, realtime_redis_layer):
+    import redis
+
+    from apps.core.events import ChannelLayerBackend, Event, layer_group
+
+    settings.REALTIME_REDIS_URL = "redis://127.0.0.1:6379/10"
+    client = redis.Redis.from_url(settings.REALTIME_REDIS_URL)
+    try:
+        client.ping()
+    except redis.RedisError:
+        pytest.skip("Redis is not reachable at 127.0.0.1:6379")
+    listener = client.pubsub()
+    listener.subscribe("t__group__order.1", "t__group__user.2")
+    for _ in range(2):
+        listener.get_message(timeout=2)  # the subscribe confirmations
+    from channels.layers import get_channel_layer
+
+    ChannelLayerBackend().send(Event("order.updated", ("order:1", "user:2"), {"id": 1}))
+
+    received = [listener.get_message(timeout=2) for _ in range(2)]
+    listener.close()
+    layer = get_channel_layer()
+    got = {m["channel"].decode(): layer.deserialize(m["data"]) for m in received}
+    assert got == {
+        f"t__group__{layer_group(group)}": {
+            "type": "silkcart.event",
+            "event": "order.updated",
+            "payload": {"id": 1},
+            "group": layer_group(group),
+        }
+        for group in ("order:1", "user:2")
+    }

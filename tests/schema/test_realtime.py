@@ -519,9 +519,13 @@ def test_events_of_each_web_process_reach_the_realtime_process_through_redis(pro
 
     with WSClient.open(realtime, bearer(user)) as ws:
         sub = ws.subscribe(ORDER_UPDATED, {"id": gid("Order", order)})
-        # The subscription listens once its channel is in the order's group, in Redis.
-        group = f"{prefix}:group:order.{order.pk}"
-        until(lambda: redis_client.zcard(group) == 1, what="the subscription's group in Redis")
+        # The subscription listens once the realtime process subscribes to the order's group
+        # (a Redis Pub/Sub channel).
+        group = f"{prefix}__group__order.{order.pk}"
+        until(
+            lambda: dict(redis_client.pubsub_numsub(group)).get(group.encode()) == 1,
+            what="the realtime process subscribed to the order's group in Redis",
+        )
 
         set_status(web_a, order, "PAID", staff_key)
         assert ws.data(sub) == seen(order, "PAID")
