@@ -238,3 +238,13 @@ def test_a_courier_of_another_type_of_id_is_not_found(admin_gql):
     response = admin_gql(AGENT_UPDATE, {"id": user_gid(UserFactory()), "input": {}})
 
     assert codes_of(response) == [("not_found", "id")]
+
+
+def test_a_courier_made_after_the_group_was_deleted_may_still_deliver(db):
+    Group.objects.filter(name="Delivery agent").delete()
+
+    courier = agent()
+
+    group = Group.objects.get(name="Delivery agent")
+    assert list(group.permissions.values_list("codename", flat=True)) == ["deliver"]
+    assert courier.user.has_perm("delivery.deliver")

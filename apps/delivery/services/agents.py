@@ -1,7 +1,7 @@
 """The shop's couriers: made from an account (or an email, which invites a new one), kept
 in the ``Delivery agent`` group, deactivated rather than deleted."""
 
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
@@ -87,8 +87,19 @@ def agent_create(
         raise _error(
             field, "This user is a delivery agent already.", DeliveryErrorCode.ALREADY_AN_AGENT
         ) from None
-    user.groups.add(Group.objects.get_or_create(name=GROUP_NAME)[0])
+    user.groups.add(_agents_group())
     return agent
+
+
+def _agents_group() -> Group:
+    """The ``Delivery agent`` group (migration 0002_roles), with the one permission it needs:
+    made again with it if it was deleted, so that a new courier can always deliver."""
+    group, created = Group.objects.get_or_create(name=GROUP_NAME)
+    if created:
+        group.permissions.add(
+            Permission.objects.get(content_type__app_label="delivery", codename="deliver")
+        )
+    return group
 
 
 @transaction.atomic
