@@ -3,8 +3,8 @@
 Every cart line holds a product variant; its kind (the product's) decides the rest. A kind is a
 ``LineKind``: checkout calls, for the lines of each kind in turn (in the order of ``KINDS``),
 
-1. ``lock``: lock what the lines need beyond their variants, which checkout has already locked
-   in id order (a booking's span, say), each kind in a fixed order of its own;
+1. ``lock``: lock what the lines need (a booking's row, say), each kind in a fixed order of its
+   own; checkout has already locked the variants of goods, in id order (their stock);
 2. ``allocate``: take it (stock off the shelf, a held slot checked), or raise a coded
    ``ValidationError``, which rolls the whole checkout back;
 3. ``snapshot``: fill in what the order line keeps of it (beside names, SKU and price);

@@ -541,14 +541,13 @@ def test_a_checkout_arriving_while_another_buyer_holds_the_resource(monkeypatch,
     assert hold.assert_consistent(ordered, taken) == "checkout"
 
 
-# The checkout locks every line's variant FOR UPDATE (apps/orders/services/checkout.py,
-# ``_lock_cart``), the service's too. Django's foreign keys are DEFERRABLE INITIALLY DEFERRED:
-# a buyer's transaction that inserted a booking (or a cart line) of that variant takes FOR KEY
-# SHARE on the variant's row when it commits, which FOR UPDATE blocks. A buyer who expired the
-# checkout's hold (or holds the resource its checkout takes again) then waits at COMMIT for the
-# checkout, which waits for that buyer: a deadlock, and the checkout fails with an
-# OperationalError. FOR NO KEY UPDATE (``select_for_update(of=("variant",), no_key=True)``)
-# still serializes the stock but lets key-share locks through.
+# The checkout once locked every line's variant FOR UPDATE, the service's too. Django's foreign
+# keys are DEFERRABLE INITIALLY DEFERRED: a buyer's transaction that inserted a booking (or a
+# cart line) of that variant takes FOR KEY SHARE on the variant's row when it commits, which
+# FOR UPDATE blocks. A buyer who expired the checkout's hold (or holds the resource its checkout
+# takes again) then waited at COMMIT for the checkout, which waited for that buyer: a deadlock.
+# The checkout now locks only the goods' variants (``_lock_cart`` in
+# apps/orders/services/checkout.py), FOR NO KEY UPDATE, which lets key-share locks through.
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_checkout_arriving_after_another_buyer_expired_its_hold(monkeypatch):
@@ -593,6 +592,34 @@ def test_a_hold_that_expires_during_its_checkout_is_not_taken_from_the_order(mon
         pause.release()
     ordered, taken = threads.results()
     assert hold.assert_consistent(ordered, taken) == "checkout"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_checkouts_of_one_service_at_other_times_do_not_wait_for_each_other(monkeypatch):
+    """Forced: a checkout of a haircut and a dryer stops before it commits (its booking
+    confirmed, its stock taken); another buyer's checkout of the same haircut at another time,
+    with other goods, completes meanwhile: the service's variant is no lock they share."""
+    variant, _ = bookable_service()
+    first = take(variant.pk, slot(3, 9), goods=goods_variant())
+    second = take(variant.pk, slot(3, 11), goods=goods_variant())
+    pause = Pause(monkeypatch, booking_services, "confirm_for_lines", after=True)
+    threads = Threads(
+        [
+            partial(check_out, first, "first"),
+            after(pause.reached, partial(check_out, second, "second")),
+        ],
+        together=False,
+    )
+    try:
+        pause.wait()
+        waited = wait_for_lock_waiters(1, threads, watch=[1])
+    finally:
+        pause.release()
+    orders = threads.results()
+    assert [type(order) for order in orders] == [Order, Order], orders
+    assert not waited, "the second checkout waited for the first"
+    assert Booking.objects.filter(order__in=orders, status=BookingStatus.CONFIRMED).count() == 2
 
 
 def hold_expiry(booking: Booking) -> datetime:

@@ -1,7 +1,7 @@
 """Checkout: a cart becomes an order, in one transaction, whatever kinds of lines it holds.
 
 ``_place_order`` runs the steps every kind of line joins (``apps.orders.lines``): lock the cart;
-lock its lines' variants in id order, then what each kind needs, kind by kind; allocate per
+lock its goods' variants in id order, then what each kind needs, kind by kind; allocate per
 kind (stock, slots); snapshot the lines; create the order, its payment and its first event.
 """
 
@@ -13,15 +13,16 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.forms.models import model_to_dict
 
 from apps.accounts.models import Address
 from apps.accounts.services import ADDRESS_FIELDS, address_snapshot
 from apps.cart.errors import CartErrorCode
-from apps.cart.models import Cart
+from apps.cart.models import Cart, CartLine
 from apps.cart.services import cart_for, shipping_for
 from apps.catalog.errors import CatalogErrorCode
+from apps.catalog.models import ProductKind
 from apps.core.errors import CoreErrorCode
 from apps.core.validation import clean_text
 from apps.payments import services as payment_services
@@ -175,13 +176,16 @@ def _details(
 
 
 def _lock_cart(*, cart: Cart | None, token: UUID | None, user) -> tuple[Cart | None, list]:
-    """Steps 1 and 2: the cart to check out, locked, with its lines and their variants, locked,
-    in two queries.
+    """Steps 1 and 2: the cart to check out, locked, with its lines and their variants, the
+    goods' variants locked: two queries for goods only, three with other kinds of lines.
 
     The cart's lock keeps other checkouts of this cart and every cart mutation out, and the
     lines are read after it is held (in a statement of their own, so that they include what a
-    mutation committed while this transaction waited). The variants are locked in id order, so
-    that two buyers never deadlock. ``None`` when the caller reaches no active cart.
+    mutation committed while this transaction waited). The goods' variants are locked in id
+    order, so that two buyers never deadlock: their stock is what checkout takes. The variant of
+    a service is not locked: it has no stock, its time slots are taken under locks of their own
+    (``apps.bookings``), and every buyer of the service would wait for the others' checkouts on
+    its row. ``None`` when the caller reaches no active cart.
     """
     if cart is not None:
         reach = Q(pk=cart.pk)
@@ -191,19 +195,29 @@ def _lock_cart(*, cart: Cart | None, token: UUID | None, user) -> tuple[Cart | N
         reach = Q(user=user, status=Cart.Status.ACTIVE)
     else:
         return None, []
-    found = Cart.objects.select_for_update().filter(reach).first()
+    found = (
+        Cart.objects.select_for_update(of=("self",))
+        .annotate(
+            # read before the lock is granted: a line added meanwhile may be missed here, which
+            # only locks its variant below as if it were goods
+            mixed=Exists(
+                CartLine.objects.filter(cart=OuterRef("pk")).exclude(kind=ProductKind.GOODS)
+            )
+        )
+        .filter(reach)
+        .first()
+    )
     if found is None or (cart is None and found.user_id not in (None, user.pk)):
         return None, []  # none, or another customer's cart: as if it did not exist
-    lines = list(
-        found.lines.all()
-        # every line holds a variant (a CHECK): this makes its join inner, as FOR UPDATE needs
-        .filter(variant__sku__isnull=False)
-        .select_related("variant__product")
-        # NO KEY: serializes the stock, yet lets rows that merely point at the variant (a new
-        # cart line, a booking) check their foreign key meanwhile, instead of waiting on us.
-        .select_for_update(of=("variant",), no_key=True)
-        .order_by("variant_id")
-    )
+    # every line holds a variant (a CHECK): this makes its join inner, as FOR UPDATE needs
+    every = found.lines.filter(variant__sku__isnull=False).select_related("variant__product")
+    # NO KEY: serializes the stock, yet lets rows that merely point at the variant (a new cart
+    # line, a booking) check their foreign key meanwhile, instead of waiting on us.
+    locked = every.select_for_update(of=("variant",), no_key=True).order_by("variant_id")
+    if found.mixed:
+        lines = [*locked.filter(kind=ProductKind.GOODS), *every.exclude(kind=ProductKind.GOODS)]
+    else:
+        lines = list(locked)
     lines.sort(key=lambda line: line.pk)
     return found, lines
 
