@@ -27,6 +27,11 @@ def _grants(info) -> dict[str, Q]:
     return grants
 
 
+def grants_key(info) -> frozenset:
+    """What the request was granted, as a value to compare and hash."""
+    return frozenset(_grants(info).items())
+
+
 def grant(info, model: type[Model] | str, condition: Q) -> None:
     """For the rest of the request, the caller may see the rows of ``model`` in ``condition``."""
     grants, key = _grants(info), _label(model)

@@ -14,6 +14,9 @@ What this adds to strawberry's consumer:
   schema's own limits (depth, aliases, tokens, cost) apply to every operation as over HTTP.
 - **Liveness.** The server pings every ``REALTIME_PING_SECONDS`` and closes (4408) a connection
   that has not answered for ``REALTIME_PONG_TIMEOUT_SECONDS``.
+- **One answer per event.** Each operation runs with what it asks (document, variables,
+  operation name) in ``api.subscriptions.OPERATION``: the subscriptions that ask the same as the
+  same reader answer an event once (``api.subscriptions``).
 - **Slow clients.** Events waiting for a connection that does not read them are bounded: past
   ``REALTIME_MAX_PENDING_EVENTS`` for one subscription the connection is closed (1013, try
   again later), never holding memory without bound. Nothing waits in Redis: the layer is
@@ -46,6 +49,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 from strawberry.types.execution import PreExecutionError
 from strawberry.types.unset import UNSET
 
+from api import subscriptions
 from apps.accounts import services as account_services
 from apps.accounts.models import AuthToken
 from apps.core.errors import CoreErrorCode
@@ -206,6 +210,15 @@ class RealtimeHandler(BaseGraphQLTransportWSHandler):
         if key is not None and operation is not None and message["id"] not in known:
             _OPEN[key] += 1
             operation.task.add_done_callback(lambda _task: self._release(key))
+
+    async def run_operation(self, operation) -> None:
+        # In the operation's own task: what its events' answers are shared by (api.subscriptions)
+        subscriptions.OPERATION.set(
+            subscriptions.operation_key(
+                operation.query, operation.variables, operation.operation_name
+            )
+        )
+        await super().run_operation(operation)
 
     async def _send_result_stream(self, operation, result_source) -> None:
         try:

@@ -30,6 +30,7 @@ from strawberry.types import ExecutionResult as StrawberryResult
 from strawberry.types.graphql import OperationType
 from strawberry_django.optimizer import DjangoOptimizerExtension
 
+from api.subscriptions import SharedAnswers
 from api.types import PublicError, SafeDecimal, node_pk
 from apps.accounts.mutations import AccountMutation
 from apps.accounts.queries import AccountQuery
@@ -320,4 +321,6 @@ schema = SilkCartSchema(
     config=StrawberryConfig(relay_max_results=settings.GRAPHQL_MAX_PAGE_SIZE),
     scalar_overrides={Decimal: SafeDecimal, UUID: LenientUUID},
     types=[ErrorCode],
+    # subscriptions that answer an event alike execute it once (api/subscriptions.py)
+    execution_context_class=SharedAnswers,
 )

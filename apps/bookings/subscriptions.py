@@ -3,7 +3,7 @@ from collections.abc import AsyncGenerator
 import strawberry
 from strawberry import relay
 
-from api.subscriptions import follow, not_found, read, require, visible
+from api.subscriptions import Reader, answers, follow, not_found, read, require
 from api.types import node_pk
 
 from .models import Booking, Resource
@@ -15,8 +15,10 @@ def _resource(info: strawberry.Info, pk: int) -> Resource | None:
     return ResourceType.get_queryset(Resource.objects.filter(pk=pk), info).first()
 
 
-def _booking(info: strawberry.Info, pk: int) -> Booking | None:
-    return visible(info, BookingType, Booking.objects.filter(pk=pk))
+def _changed(event: dict) -> tuple | None:
+    if event["event"] != "booking.changed":
+        return None
+    return (event["payload"]["booking_id"],)
 
 
 @strawberry.type
@@ -33,9 +35,5 @@ class BookingSubscription:
         if pk is None or await read(_resource, info, pk) is None:
             raise not_found("Resource")
         async with follow(info, [resource_group(pk)]) as events:
-            async for event in events:
-                if event["event"] != "booking.changed":
-                    continue
-                booking = await read(_booking, info, event["payload"]["booking_id"])
-                if booking is not None:
-                    yield booking
+            async for booking in answers(info, events, Reader(BookingType, Booking), _changed):
+                yield booking

@@ -14,6 +14,7 @@ import logging
 import os
 import threading
 import time
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache, partial
@@ -57,7 +58,14 @@ def layer_group(group: str) -> str:
 
 
 def layer_message(event: Event) -> dict[str, Any]:
-    return {"type": MESSAGE_TYPE, "event": event.type, "payload": dict(event.payload)}
+    """The Channels message of ``event``; its ``id`` is the same in every group it goes to (the
+    subscriptions that answer it alike compute their answer once: ``api.subscriptions``)."""
+    return {
+        "type": MESSAGE_TYPE,
+        "id": uuid.uuid4().hex,
+        "event": event.type,
+        "payload": dict(event.payload),
+    }
 
 
 class ChannelLayerBackend:

@@ -2,15 +2,17 @@ from collections.abc import AsyncGenerator
 
 import strawberry
 
-from api.subscriptions import follow, read, require, visible
+from api.subscriptions import Reader, answers, follow, require
 
 from .models import Notification
 from .services import user_group
 from .types import NotificationType
 
 
-def _notification(info: strawberry.Info, pk: int) -> Notification | None:
-    return visible(info, NotificationType, Notification.objects.filter(pk=pk))
+def _created(event: dict) -> tuple | None:
+    if event["event"] != "notification.created":
+        return None
+    return (event["payload"]["notification_id"],)
 
 
 @strawberry.type
@@ -24,9 +26,7 @@ class NotificationSubscription:
         await require(info)
         user = info.context.request.user
         async with follow(info, [user_group(user.pk)]) as events:
-            async for event in events:
-                if event["event"] != "notification.created":
-                    continue
-                notification = await read(_notification, info, event["payload"]["notification_id"])
-                if notification is not None:
-                    yield notification
+            async for notification in answers(
+                info, events, Reader(NotificationType, Notification), _created
+            ):
+                yield notification

@@ -6,16 +6,12 @@ from django.db.models import Q
 from strawberry import relay
 
 from api.grants import grant
-from api.subscriptions import follow, not_found, read, visible
+from api.subscriptions import Reader, answers, follow, not_found, read
 from api.types import node_pk
 
 from .models import Order
 from .services import order_group
 from .types import OrderType
-
-
-def _order(info: strawberry.Info, pk: int) -> Order | None:
-    return visible(info, OrderType, Order.objects.filter(pk=pk))
 
 
 @strawberry.type
@@ -31,11 +27,12 @@ class OrderSubscription:
         pk = node_pk(id, "Order")
         if token is not None:
             grant(info, Order, Q(token=token))
-        if pk is None or await read(_order, info, pk) is None:
+        reader = Reader(OrderType, Order)
+        if pk is None or await read(reader, info, pk) is None:
             raise not_found("Order")
         async with follow(info, [order_group(pk)]) as events:
-            async for _event in events:
-                order = await read(_order, info, pk)
-                if order is None:  # no longer visible (deleted, or the grant no longer holds)
-                    return
+            # ends when the order is no longer visible (deleted, or the grant no longer holds)
+            async for order in answers(
+                info, events, reader, lambda _: (pk,), end_when_missing=True
+            ):
                 yield order

@@ -207,6 +207,8 @@ def test_an_event_reaches_the_group_channels_of_the_pubsub_layer(settings, realt
     listener.close()
     layer = get_channel_layer()
     got = {m["channel"].decode(): layer.deserialize(m["data"]) for m in received}
+    ids = {message.pop("id") for message in got.values()}
+    assert len(ids) == 1, "one event: the same id in every group"
     assert got == {
         f"t__group__{layer_group(group)}": {
             "type": "silkcart.event",

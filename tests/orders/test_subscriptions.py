@@ -228,3 +228,45 @@ def test_each_subscription_of_a_connection_hears_only_its_order(server):
         cancelled = state(first, "CANCELLED", "VOIDED", "CANCELLED")
         assert [ws.data(first_sub), ws.data(first_sub)] == [cancelled, cancelled]
         ws.quiet()
+
+
+WITH_BUYER = """
+subscription ($id: ID!, $token: UUID) {
+  orderUpdated(id: $id, token: $token) { status user { email } }
+}
+"""
+
+
+def test_connections_of_each_reader_hear_the_answer_meant_for_that_reader(server):
+    """The buyer's connections, guests holding the order's link and staff ask the same; the
+    process answers each reader once per event (``api.subscriptions``), and each gets its own
+    answer: a guest does not see the buyer's account, even when the buyer asks with the link."""
+    buyer = UserFactory()
+    order = card_order(user=buyer, paid=False, lines=[(variant(), 1)])
+    staff = staff_member()
+    staff_key = bearer(staff)
+    by_id = {"id": gid("Order", order)}
+    by_token = {**by_id, "token": str(order.token)}
+
+    with (
+        WSClient.open(server, bearer(buyer)) as buyer_1,
+        WSClient.open(server, bearer(buyer)) as buyer_2,
+        WSClient.open(server) as guest_1,
+        WSClient.open(server) as guest_2,
+        WSClient.open(server, staff_key) as staff_ws,
+    ):
+        followers = [
+            (buyer_1, buyer_1.follow(WITH_BUYER, by_id), {"email": buyer.email}),
+            # the buyer with the link: the guests' question, another reader
+            (buyer_2, buyer_2.follow(WITH_BUYER, by_token), {"email": buyer.email}),
+            (guest_1, guest_1.follow(WITH_BUYER, by_token), None),
+            (guest_2, guest_2.follow(WITH_BUYER, by_token), None),
+            (staff_ws, staff_ws.follow(WITH_BUYER, by_id), {"email": buyer.email}),
+        ]
+
+        for status in ("PAID", "PROCESSING"):
+            set_status(server, staff_key, order, status)
+            for ws, sub, user in followers:
+                assert ws.data(sub) == {"orderUpdated": {"status": status, "user": user}}
+        for ws, _sub, _user in followers:
+            ws.quiet()
