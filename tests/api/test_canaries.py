@@ -391,6 +391,37 @@ def test_the_schema_hooks_silkcartschema_overrides():
     )
 
 
+# --- api/subscriptions.py and schema/realtime.py: one answer per event -------------------------
+
+
+def test_the_executor_hooks_sharedanswers_overrides():
+    from graphql.execution import Executor
+    from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+    assert issubclass(StrawberryGraphQLCoreExecutionContext, Executor)
+    assert _signature(Executor.build_per_event_executor) == "(self, payload)", (
+        "SharedAnswers.build_per_event_executor (api/subscriptions.py) overrides it"
+    )
+    assert _signature(Executor.execute_operation) == "(self, serially)", (
+        "SharedAnswers.execute_operation (api/subscriptions.py) overrides it"
+    )
+    assert schema.execution_context_class.__name__ == "SharedAnswers"
+
+
+def test_each_operation_runs_in_run_operation_in_a_task_of_its_own():
+    from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+        BaseGraphQLTransportWSHandler,
+    )
+
+    assert _signature(BaseGraphQLTransportWSHandler.run_operation) == "(self, operation)", (
+        "RealtimeHandler.run_operation (schema/realtime.py) sets OPERATION in it"
+    )
+    source = inspect.getsource(BaseGraphQLTransportWSHandler.handle_subscribe)
+    assert "asyncio.create_task(self.run_operation(operation))" in source, (
+        "OPERATION (a context variable) is set in the operation's own task"
+    )
+
+
 # --- api/views.py ---------------------------------------------------------------------------------
 
 
