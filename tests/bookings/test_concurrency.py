@@ -622,6 +622,26 @@ def test_checkouts_of_one_service_at_other_times_do_not_wait_for_each_other(monk
     assert Booking.objects.filter(order__in=orders, status=BookingStatus.CONFIRMED).count() == 2
 
 
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_carts_of_a_service_and_scarce_goods_racing_never_oversell_the_goods():
+    """The service's variant is not locked; the goods' still are: twelve buyers, each with a
+    slot of their own and a unit of a dryer of which three are left, get three orders; the
+    others are refused for the stock, and their slots stay held, not confirmed."""
+    variant, _ = bookable_service()
+    dryer = goods_variant(stock=3)
+    carts = [take(variant.pk, slot(4, 8 + n), goods=dryer) for n in range(12)]
+    results = run_together([partial(check_out, cart, f"key-{n}") for n, cart in enumerate(carts)])
+    orders = [result for result in results if isinstance(result, Order)]
+    refused = [codes(result) for result in results if not isinstance(result, Order)]
+    assert len(orders) == 3
+    assert refused == [["insufficient_stock"]] * 9
+    dryer.refresh_from_db()
+    assert dryer.stock_quantity == 0
+    assert Booking.objects.filter(status=BookingStatus.CONFIRMED, variant=variant).count() == 3
+    assert Booking.objects.filter(status=BookingStatus.HELD, variant=variant).count() == 9
+
+
 def hold_expiry(booking: Booking) -> datetime:
     return Booking.objects.filter(pk=booking.pk).values_list("hold_expires_at", flat=True).get()
 
