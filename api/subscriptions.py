@@ -118,7 +118,10 @@ async def read(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
 # What the running subscription asks (document, variables, operation name): set by the realtime
 # handler for each operation (``schema.realtime``); unset, nothing is shared.
 OPERATION: ContextVar[tuple | None] = ContextVar("silkcart_subscription_operation", default=None)
-ANSWER_SECONDS = 30  # an event's answer is kept this long for the subscriptions late to it
+# An event's answer (the row read and the result) is kept this long for the subscriptions that
+# come to the event later; one later still reads and executes it on its own. Short: every event
+# with subscribers keeps one per kind of subscription meanwhile.
+ANSWER_SECONDS = 5
 
 
 def operation_key(query: str, variables: dict | None, operation_name: str | None) -> tuple:
